@@ -1,0 +1,729 @@
+//! The HTTP face: routes from `county_api::paths`, extractors that turn every rejection into an
+//! `ErrorBody`, and thin handlers over `store` and `files`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use county_api::{
+    Catalog, DecisionAck, DecisionPage, DecisionQuery, EnrolRequest, EnrolResponse, ErrorCode,
+    HandOver, NoticePage, NoticeQuery, SubmissionReceipt, SubmitApplication, paths,
+};
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::files;
+use crate::store::{self, HandedOver, Submitted};
+use crate::{AppState, CountyError, MAX_JSON_BYTES};
+
+/// The services the county takes for now. Field-level checks against the service definitions
+/// come with the domain crate; until then the county checks the shape of a submission only.
+const KNOWN_SERVICES: &[&str] = &["birth-permit", "elderly-card"];
+
+/// The catalog's version and its ETag (`"<version>"`).
+const CATALOG_VERSION: u64 = 1;
+
+/// Every route of the contract.
+pub fn app(state: AppState) -> Router {
+    let chunk_limit = usize::try_from(county_api::MAX_CHUNK_BYTES).unwrap_or(usize::MAX);
+    Router::new()
+        .route(paths::ENROL, post(enrol))
+        .route(paths::APPLICATION, put(submit).get(get_application))
+        .route(
+            paths::ATTACHMENT,
+            get(get_attachment)
+                .patch(patch_attachment)
+                .layer(DefaultBodyLimit::max(chunk_limit)),
+        )
+        .route(paths::HANDOVER, post(hand_over))
+        .route(paths::DECISIONS, get(decisions))
+        .route(paths::DECISIONS_ACK, post(ack_decisions))
+        .route(paths::CATALOG, get(catalog))
+        .route(paths::NOTICES, get(notices))
+        .route(paths::OPENAPI, get(openapi))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
+        .layer(axum::middleware::from_fn(log_request))
+        .with_state(state)
+}
+
+/// One debug line per request (never its headers: they carry credentials).
+async fn log_request(request: Request, next: axum::middleware::Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    tracing::debug!(
+        %method, %path, status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_millis() as u64, "request"
+    );
+    response
+}
+
+// ---- Extractors ----
+
+/// The station behind `Authorization: Bearer <credential>`; 401 otherwise. Records the
+/// station's last contact.
+struct Station(String);
+
+impl FromRequestParts<AppState> for Station {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let credential = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .ok_or_else(ApiError::unauthorized)?;
+        let hash = files::sha256_hex(credential.as_bytes());
+        let station = state
+            .run(move |conn, _| store::authenticate(conn, &hash, &store::now()))
+            .await
+            .map_err(ApiError::from)?;
+        station.map(Station).ok_or_else(ApiError::unauthorized)
+    }
+}
+
+/// `axum::Json` whose rejections are `ErrorBody` answers (415, 413, 400).
+struct JsonBody<T>(T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(JsonBody(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    ApiError::from_rejection(rejection.status(), rejection.body_text())
+}
+
+/// Path parameters; a malformed one (e.g. not a UUID) is a 400 `ErrorBody`.
+struct PathParams<T>(T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(PathParams(value)),
+            Err(rejection) => Err(path_rejection(rejection)),
+        }
+    }
+}
+
+fn path_rejection(rejection: PathRejection) -> ApiError {
+    ApiError::from_rejection(rejection.status(), rejection.body_text())
+}
+
+/// Query parameters; a malformed one is a 400 `ErrorBody`.
+struct QueryParams<T>(T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(QueryParams(value)),
+            Err(rejection) => Err(query_rejection(rejection)),
+        }
+    }
+}
+
+fn query_rejection(rejection: QueryRejection) -> ApiError {
+    ApiError::from_rejection(rejection.status(), rejection.body_text())
+}
+
+/// An upload chunk: `Content-Type: application/octet-stream` (checked before the body is
+/// read, 415) and at most `MAX_CHUNK_BYTES` (413).
+struct Chunk(Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for Chunk {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let content_type = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let essence = content_type.split(';').next().unwrap_or("").trim();
+        if !essence.eq_ignore_ascii_case("application/octet-stream") {
+            return Err(ApiError::unsupported_media_type(format!(
+                "a chunk must be sent as application/octet-stream, not {content_type:?}"
+            )));
+        }
+        match Bytes::from_request(req, state).await {
+            Ok(bytes) => Ok(Chunk(bytes)),
+            Err(rejection) => Err(bytes_rejection(rejection)),
+        }
+    }
+}
+
+fn bytes_rejection(rejection: BytesRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::too_large(format!(
+            "a chunk may hold at most {} bytes",
+            county_api::MAX_CHUNK_BYTES
+        ));
+    }
+    ApiError::from_rejection(rejection.status(), rejection.body_text())
+}
+
+// ---- Handlers ----
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::bad_request("this method is not allowed on this route")
+        .with_status(StatusCode::METHOD_NOT_ALLOWED)
+}
+
+async fn enrol(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<EnrolRequest>,
+) -> Result<Json<EnrolResponse>, ApiError> {
+    let refused = || {
+        ApiError::new(
+            ErrorCode::EnrolmentRefused,
+            "the enrolment token is unknown or already spent",
+            "注册令牌无效或已使用，请向县平台索取新的配置文件。",
+        )
+    };
+    if request.station_id.is_empty() || request.enrolment_token.is_empty() {
+        return Err(refused());
+    }
+    let token_sha = files::sha256_hex(request.enrolment_token.as_bytes());
+    let credential = files::random_base32(30);
+    let credential_sha = files::sha256_hex(credential.as_bytes());
+    let station_id = request.station_id.clone();
+    let name = state
+        .run(move |conn, _| {
+            store::enrol(
+                conn,
+                &station_id,
+                &token_sha,
+                &credential_sha,
+                &store::now(),
+            )
+        })
+        .await
+        .map_err(ApiError::from)?
+        .ok_or_else(refused)?;
+    tracing::info!(station = %request.station_id, "station enrolled");
+    Ok(Json(EnrolResponse {
+        station_id: request.station_id,
+        station_name: name,
+        credential,
+    }))
+}
+
+/// The shape checks of a submission: 400 for a malformed manifest, 422 for content the county
+/// will not take.
+fn check_submission(application: &SubmitApplication) -> Result<(), ApiError> {
+    let mut names = BTreeSet::new();
+    for a in &application.attachments {
+        if !county_api::is_valid_attachment_name(&a.name) {
+            return Err(ApiError::bad_request(format!(
+                "invalid attachment name {:?}",
+                a.name
+            )));
+        }
+        if !names.insert(a.name.as_str()) {
+            return Err(ApiError::bad_request(format!(
+                "attachment {} is listed twice",
+                a.name
+            )));
+        }
+        if a.size == 0 || a.size > county_api::MAX_ATTACHMENT_BYTES {
+            return Err(ApiError::bad_request(format!(
+                "attachment {} has size {}; it must be 1..={} bytes",
+                a.name,
+                a.size,
+                county_api::MAX_ATTACHMENT_BYTES
+            )));
+        }
+        if a.sha256.len() != 64
+            || !a
+                .sha256
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        {
+            return Err(ApiError::bad_request(format!(
+                "attachment {} needs a SHA-256 of 64 lower-case hex digits",
+                a.name
+            )));
+        }
+        if a.scan.trim().is_empty() || a.content_type.trim().is_empty() {
+            return Err(ApiError::bad_request(format!(
+                "attachment {} needs a scan slot and a content type",
+                a.name
+            )));
+        }
+    }
+    let mut problems = BTreeMap::new();
+    if application.tracking_number.trim().is_empty() {
+        problems.insert("tracking_number".to_owned(), "must not be empty".to_owned());
+    }
+    if !KNOWN_SERVICES.contains(&application.service.as_str()) {
+        problems.insert(
+            "service".to_owned(),
+            format!("unknown service {:?}", application.service),
+        );
+    }
+    if time::OffsetDateTime::parse(
+        &application.submitted_at,
+        &time::format_description::well_known::Rfc3339,
+    )
+    .is_err()
+    {
+        problems.insert(
+            "submitted_at".to_owned(),
+            "must be an RFC 3339 time".to_owned(),
+        );
+    }
+    if application.fields.is_empty() {
+        problems.insert("fields".to_owned(), "no fields were sent".to_owned());
+    }
+    // Values may be empty (an optional field left blank); whether a required one is missing is
+    // the service definition's call, checked once the county validates against it.
+    if application
+        .fields
+        .keys()
+        .any(|field| field.trim().is_empty())
+    {
+        problems.insert("fields".to_owned(), "a field id is empty".to_owned());
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ErrorCode::InvalidApplication,
+        format!(
+            "the application is invalid: {}",
+            problems
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        "申请内容不完整或有误，县平台无法受理。",
+    )
+    .with_field_errors(problems))
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    Station(station): Station,
+    PathParams(id): PathParams<Uuid>,
+    JsonBody(application): JsonBody<SubmitApplication>,
+) -> Result<(StatusCode, Json<SubmissionReceipt>), ApiError> {
+    if application.application_id != id {
+        return Err(ApiError::bad_request(format!(
+            "the path names application {id} but the body {}",
+            application.application_id
+        )));
+    }
+    check_submission(&application)?;
+    // The typed value serialises canonically: fields in declaration order, maps sorted.
+    let body = serde_json::to_string(&application)
+        .map_err(|e| CountyError::Corrupt(format!("cannot serialise a submission: {e}")))?;
+    let body_sha = files::sha256_hex(body.as_bytes());
+    let outcome = state
+        .run({
+            let station = station.clone();
+            move |conn, _| {
+                store::submit(
+                    conn,
+                    &station,
+                    &application,
+                    &body,
+                    &body_sha,
+                    &store::now(),
+                )
+            }
+        })
+        .await?;
+    match outcome {
+        Submitted::Created(receipt) => {
+            tracing::info!(%station, application = %id, "application received");
+            Ok((StatusCode::CREATED, Json(receipt)))
+        }
+        Submitted::Repeated(receipt) => Ok((StatusCode::OK, Json(receipt))),
+        Submitted::Conflict => Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!("application {id} was already submitted with different content"),
+            "该申请编号已提交过不同的内容。",
+        )),
+        Submitted::OtherStation => Err(no_application(id)),
+    }
+}
+
+fn no_application(id: Uuid) -> ApiError {
+    ApiError::not_found(format!("no application {id} from this station"))
+}
+
+async fn get_application(
+    State(state): State<AppState>,
+    Station(station): Station,
+    PathParams(id): PathParams<Uuid>,
+) -> Result<Json<SubmissionReceipt>, ApiError> {
+    state
+        .run(move |conn, _| store::receipt(conn, &station, id))
+        .await?
+        .map(Json)
+        .ok_or_else(|| no_application(id))
+}
+
+fn checked_name(name: &str) -> Result<(), ApiError> {
+    if county_api::is_valid_attachment_name(name) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "invalid attachment name {name:?}"
+        )))
+    }
+}
+
+fn no_attachment(id: Uuid, name: &str) -> ApiError {
+    ApiError::not_found(format!(
+        "no attachment {name} of application {id} from this station"
+    ))
+}
+
+async fn get_attachment(
+    State(state): State<AppState>,
+    Station(station): Station,
+    PathParams((id, name)): PathParams<(Uuid, String)>,
+) -> Result<Json<county_api::AttachmentStatus>, ApiError> {
+    checked_name(&name)?;
+    let status = state
+        .run({
+            let name = name.clone();
+            move |conn, _| store::attachment(conn, &station, id, &name)
+        })
+        .await?;
+    status.map(Json).ok_or_else(|| no_attachment(id, &name))
+}
+
+async fn patch_attachment(
+    State(state): State<AppState>,
+    Station(station): Station,
+    PathParams((id, name)): PathParams<(Uuid, String)>,
+    headers: HeaderMap,
+    Chunk(chunk): Chunk,
+) -> Result<Json<county_api::AttachmentStatus>, ApiError> {
+    checked_name(&name)?;
+    let offset: u64 = headers
+        .get(county_api::UPLOAD_OFFSET_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "the {} header must hold the chunk's byte offset",
+                county_api::UPLOAD_OFFSET_HEADER
+            ))
+        })?;
+    state
+        .run(move |conn, dirs| {
+            crate::http::append_chunk(conn, dirs, &station, id, &name, offset, &chunk)
+        })
+        .await
+        .map(Json)
+}
+
+/// Append one chunk; runs on the blocking pool holding the connection, so it is the only
+/// writer of this attachment while it runs.
+fn append_chunk(
+    conn: &mut rusqlite::Connection,
+    dirs: &files::Dirs,
+    station: &str,
+    id: Uuid,
+    name: &str,
+    offset: u64,
+    chunk: &[u8],
+) -> Result<county_api::AttachmentStatus, ApiError> {
+    let mut status =
+        store::attachment(conn, station, id, name)?.ok_or_else(|| no_attachment(id, name))?;
+    let part = dirs.part(id, name);
+    if !status.complete {
+        // The stored offset rules, but only over bytes that are on disk: after a crash
+        // between the rename of a finished file and its row, or a lost partial file, start
+        // again from what the partial file holds.
+        let on_disk = files::part_len(&part)?;
+        if on_disk < status.received {
+            tracing::warn!(
+                application = %id, attachment = name, stored = status.received, on_disk,
+                "partial upload shorter than its recorded offset; resuming from the file"
+            );
+            store::set_received(conn, id, name, on_disk)?;
+            status.received = on_disk;
+        }
+    }
+    if offset != status.received {
+        return Err(ApiError::new(
+            ErrorCode::OffsetMismatch,
+            format!(
+                "the chunk starts at {offset}, but {} bytes of {name} have arrived",
+                status.received
+            ),
+            "上传位置不一致，请从县平台告知的位置继续上传。",
+        )
+        .with_expected_offset(status.received));
+    }
+    let len = chunk.len() as u64;
+    if offset.saturating_add(len) > status.size {
+        return Err(ApiError::bad_request(format!(
+            "the chunk runs to byte {}, past the end of {name} ({} bytes)",
+            offset.saturating_add(len),
+            status.size
+        )));
+    }
+    if status.complete || chunk.is_empty() {
+        return Ok(status);
+    }
+    files::append(&part, offset, chunk)?;
+    let received = offset + len;
+    if received < status.size {
+        store::set_received(conn, id, name, received)?;
+        status.received = received;
+        return Ok(status);
+    }
+    // The last byte arrived: check the whole file.
+    let actual = files::sha256_file(&part)?;
+    if actual != status.sha256 {
+        files::discard(&part)?;
+        store::set_received(conn, id, name, 0)?;
+        tracing::info!(application = %id, attachment = name, "checksum mismatch; upload restarts");
+        return Err(ApiError::new(
+            ErrorCode::ChecksumMismatch,
+            format!(
+                "{name} arrived whole but its SHA-256 is {actual}, not {}; send it again from 0",
+                status.sha256
+            ),
+            "文件校验失败，需要从头重新上传。",
+        )
+        .with_expected_offset(0));
+    }
+    files::commit(&part, &dirs.attachment(&status.sha256))?;
+    store::complete_attachment(conn, station, id, name, &store::now())?;
+    status.received = status.size;
+    status.complete = true;
+    Ok(status)
+}
+
+async fn hand_over(
+    State(state): State<AppState>,
+    Station(station): Station,
+    PathParams(id): PathParams<Uuid>,
+    JsonBody(request): JsonBody<HandOver>,
+) -> Result<Json<SubmissionReceipt>, ApiError> {
+    if time::OffsetDateTime::parse(
+        &request.handed_over_at,
+        &time::format_description::well_known::Rfc3339,
+    )
+    .is_err()
+    {
+        return Err(ApiError::bad_request(
+            "handed_over_at must be an RFC 3339 time",
+        ));
+    }
+    let outcome = state
+        .run(move |conn, _| {
+            store::hand_over(conn, &station, id, &request.handed_over_at, &store::now())
+        })
+        .await?;
+    match outcome {
+        HandedOver::Done(receipt) => Ok(Json(receipt)),
+        HandedOver::NotFound => Err(no_application(id)),
+        HandedOver::NotReady(current) => Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "application {id} is {}; only a ready application can be handed over",
+                current.as_str()
+            ),
+            "该申请尚未办结，不能领取。",
+        )),
+    }
+}
+
+async fn decisions(
+    State(state): State<AppState>,
+    Station(station): Station,
+    QueryParams(query): QueryParams<DecisionQuery>,
+) -> Result<Json<DecisionPage>, ApiError> {
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 500"));
+    }
+    let page = state
+        .run(move |conn, _| store::decisions(conn, &station, query.after, limit))
+        .await?;
+    Ok(Json(page))
+}
+
+async fn ack_decisions(
+    State(state): State<AppState>,
+    Station(station): Station,
+    JsonBody(ack): JsonBody<DecisionAck>,
+) -> Result<StatusCode, ApiError> {
+    let known = state
+        .run(move |conn, _| store::ack(conn, &station, ack.cursor))
+        .await?;
+    if known {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::bad_request(format!(
+            "cursor {} is beyond the last decision for this station",
+            ack.cursor
+        )))
+    }
+}
+
+async fn catalog(Station(_station): Station, headers: HeaderMap) -> Response {
+    let etag = format!("\"{CATALOG_VERSION}\"");
+    let etag_header = HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"0\""));
+    let current = headers
+        .get_all(IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|tag| tag.trim().trim_start_matches("W/"))
+        .any(|tag| tag == etag || tag == "*");
+    if current {
+        return (StatusCode::NOT_MODIFIED, [(ETAG, etag_header)]).into_response();
+    }
+    // The catalog is filled by the catalog issue (service definitions and county parameters
+    // published by the county); this cut serves an empty one, and stations keep the
+    // definitions they were built with.
+    let catalog = Catalog {
+        version: CATALOG_VERSION,
+        services: Vec::new(),
+        params: BTreeMap::new(),
+    };
+    ([(ETAG, etag_header)], Json(catalog)).into_response()
+}
+
+async fn notices(
+    State(state): State<AppState>,
+    Station(station): Station,
+    QueryParams(query): QueryParams<NoticeQuery>,
+) -> Result<Json<NoticePage>, ApiError> {
+    let page = state
+        .run(move |conn, _| store::notices(conn, &station, query.after))
+        .await?;
+    Ok(Json(page))
+}
+
+async fn openapi() -> impl IntoResponse {
+    (
+        [(CONTENT_TYPE, "application/yaml")],
+        county_api::openapi::COMMITTED,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use county_api::AttachmentManifest;
+
+    fn application() -> SubmitApplication {
+        SubmitApplication {
+            application_id: Uuid::now_v7(),
+            tracking_number: "BP-1".into(),
+            service: "birth-permit".into(),
+            service_version: 1,
+            submitted_at: "2024-05-01T08:00:00Z".into(),
+            fields: BTreeMap::from([("mother_name".into(), "李梅".into())]),
+            attachments: vec![AttachmentManifest {
+                name: "a.jpg".into(),
+                scan: "mother_id_card".into(),
+                content_type: "image/jpeg".into(),
+                size: 10,
+                sha256: "0".repeat(64),
+            }],
+        }
+    }
+
+    /// One case per rule: (what to break, expected code).
+    #[test]
+    fn submission_checks() {
+        type Breaker = fn(&mut SubmitApplication);
+        let cases: &[(&str, Breaker, Option<ErrorCode>)] = &[
+            ("valid", |_| {}, None),
+            (
+                "path trick",
+                |a| a.attachments[0].name = "../etc/passwd".into(),
+                Some(ErrorCode::BadRequest),
+            ),
+            (
+                "duplicate name",
+                |a| a.attachments.push(a.attachments[0].clone()),
+                Some(ErrorCode::BadRequest),
+            ),
+            (
+                "too big",
+                |a| a.attachments[0].size = county_api::MAX_ATTACHMENT_BYTES + 1,
+                Some(ErrorCode::BadRequest),
+            ),
+            (
+                "upper-case sha",
+                |a| a.attachments[0].sha256 = "A".repeat(64),
+                Some(ErrorCode::BadRequest),
+            ),
+            (
+                "unknown service",
+                |a| a.service = "tax".into(),
+                Some(ErrorCode::InvalidApplication),
+            ),
+            (
+                "empty optional value",
+                |a| {
+                    a.fields.insert("expected_due_date".into(), String::new());
+                },
+                None,
+            ),
+            (
+                "empty field id",
+                |a| {
+                    a.fields.insert(" ".into(), "x".into());
+                },
+                Some(ErrorCode::InvalidApplication),
+            ),
+            (
+                "no fields",
+                |a| a.fields.clear(),
+                Some(ErrorCode::InvalidApplication),
+            ),
+            (
+                "bad time",
+                |a| a.submitted_at = "yesterday".into(),
+                Some(ErrorCode::InvalidApplication),
+            ),
+        ];
+        for (what, breaker, expected) in cases {
+            let mut a = application();
+            breaker(&mut a);
+            let got = check_submission(&a).err().map(|e| e.body().code);
+            assert_eq!(got, *expected, "{what}");
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! The reference county platform: the station–county API over HTTP, backed by one SQLite file
+//! and a directory of content-addressed attachments.
+//!
+//! Key design decision: **the database decides.** Every request is answered from what one SQLite
+//! transaction committed: a submission is accepted by `INSERT … ON CONFLICT DO NOTHING` on the
+//! application id (the duplicate gets the saved answer), an upload's progress is the offset row
+//! (the partial file on disk is truncated back to it), and every clerk decision is a row with a
+//! per-station cursor that stations pull. A crash at any point leaves either the old answer or
+//! the new one, never half of each.
+//!
+//! I/O contract:
+//! - Reads and writes only `DATA_DIR`: `county.sqlite3` (WAL, `synchronous=FULL`), partial
+//!   uploads in `uploads/<application_id>/<name>.part`, finished attachments in
+//!   `attachments/<sha256>` (moved there by rename after fsync, once the SHA-256 matched).
+//! - Speaks exactly the contract of [`county_api`]: routes from [`county_api::paths`], bodies of
+//!   its wire types, every error an [`county_api::ErrorBody`]. Service definitions are not
+//!   checked here yet: a submission needs a known service id (`birth-permit`, `elderly-card`),
+//!   at least one field, an RFC 3339 `submitted_at` and a well-formed attachment manifest.
+//! - The clerk side ([`add_station`], [`list_applications`], [`decide`]) opens its own
+//!   connection, so the CLI works on a data directory that a running server holds open.
+//!
+//! Entry points: [`app`] (the router, testable in-process), [`serve`] (the server on a
+//! listener), and the `county` binary in `src/main.rs`, which is glue over these.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use county_api::{Decision, DecisionKind, Provisioning};
+use rusqlite::Connection;
+use serde::Serialize;
+use uuid::Uuid;
+
+mod error;
+mod files;
+mod http;
+mod store;
+
+pub use error::CountyError;
+pub use http::app;
+
+/// The largest JSON body the county reads, in bytes.
+pub const MAX_JSON_BYTES: usize = 256 * 1024;
+
+/// What the server shares between requests: the data directory and one database connection.
+///
+/// SQLite is blocking, so every database call runs on tokio's blocking pool holding the
+/// connection's mutex; requests are therefore serialised at the database, which keeps an
+/// upload's "append, fsync, record the offset" step atomic with respect to other requests.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    dirs: files::Dirs,
+    conn: Mutex<Connection>,
+}
+
+impl AppState {
+    /// Open (creating if needed) the data directory and its database, and bring the schema up
+    /// to date.
+    pub fn open(data_dir: &Path) -> Result<AppState, CountyError> {
+        let dirs = files::Dirs::create(data_dir)?;
+        let conn = store::open(data_dir)?;
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                dirs,
+                conn: Mutex::new(conn),
+            }),
+        })
+    }
+
+    /// The data directory this state was opened on.
+    pub fn data_dir(&self) -> &Path {
+        self.inner.dirs.root()
+    }
+
+    /// Run `f` with the connection on the blocking pool.
+    pub(crate) async fn run<T, E>(
+        &self,
+        f: impl FnOnce(&mut Connection, &files::Dirs) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<CountyError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        let joined = tokio::task::spawn_blocking(move || {
+            // A panic while holding the lock cannot leave a half-written transaction behind
+            // (rusqlite rolls back on drop), so a poisoned lock is safe to take over.
+            let mut conn = inner.conn.lock().unwrap_or_else(PoisonError::into_inner);
+            f(&mut conn, &inner.dirs)
+        })
+        .await;
+        match joined {
+            Ok(result) => result,
+            Err(e) => Err(E::from(CountyError::Task(e.to_string()))),
+        }
+    }
+}
+
+/// Serve the API on `listener` from `data_dir` until `shutdown` completes, then finish the
+/// requests in flight and return.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    data_dir: &Path,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), CountyError> {
+    let state = AppState::open(data_dir)?;
+    serve_state(listener, state, shutdown).await
+}
+
+/// [`serve`] with a state opened beforehand (the binary opens it before it announces the
+/// address, so a bad data directory fails before anything listens).
+pub async fn serve_state(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), CountyError> {
+    let address = listener.local_addr().map_err(CountyError::Serve)?;
+    tracing::info!(%address, data_dir = %state.data_dir().display(), "serving the county API");
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(CountyError::Serve)?;
+    tracing::info!("county API stopped");
+    Ok(())
+}
+
+/// Register a new station: a fresh station id (`st-` and 8 base32 characters) and a random
+/// one-time enrolment token, of which only the SHA-256 is stored. Returns the provisioning
+/// file's content; the token cannot be shown again.
+pub fn add_station(data_dir: &Path, name: &str, url: &str) -> Result<Provisioning, CountyError> {
+    let name = name.trim();
+    let url = url.trim();
+    if name.is_empty() {
+        return Err(CountyError::InvalidInput(
+            "the station name must not be empty".into(),
+        ));
+    }
+    if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
+        return Err(CountyError::InvalidInput(format!(
+            "the county URL must start with http:// or https:// (got {url:?})"
+        )));
+    }
+    files::Dirs::create(data_dir)?;
+    let mut conn = store::open(data_dir)?;
+    let token = files::random_base32(20);
+    let token_sha = files::sha256_hex(token.as_bytes());
+    let station_id = store::add_station(&mut conn, name, url, &token_sha, &store::now())?;
+    Ok(Provisioning {
+        county_url: url.to_owned(),
+        station_id,
+        station_name: name.to_owned(),
+        enrolment_token: token,
+    })
+}
+
+/// One attachment in an [`ApplicationSummary`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AttachmentSummary {
+    pub name: String,
+    pub size: u64,
+    pub sha256: String,
+    /// Arrived whole and checked.
+    pub complete: bool,
+}
+
+/// An application as the clerk's list shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ApplicationSummary {
+    pub application_id: Uuid,
+    pub tracking_number: String,
+    /// The station id.
+    pub station: String,
+    pub station_name: String,
+    pub service: String,
+    /// Every attachment has arrived whole.
+    pub complete: bool,
+    pub attachments: Vec<AttachmentSummary>,
+    /// [`county_api::CountyState::as_str`].
+    pub state: String,
+    /// When the county first received the record (RFC 3339).
+    pub received_at: String,
+}
+
+/// Every application, oldest first.
+pub fn list_applications(data_dir: &Path) -> Result<Vec<ApplicationSummary>, CountyError> {
+    let conn = store::open(data_dir)?;
+    store::list_applications(&conn)
+}
+
+/// Record a clerk's decision. `approve` needs a complete application; `reject` and
+/// `more_papers` need a reason and a complete or approved application; `ready` needs an
+/// approved one. The decision joins the station's decision stream with the next cursor, and an
+/// audit row names the clerk.
+pub fn decide(
+    data_dir: &Path,
+    application_id: Uuid,
+    kind: DecisionKind,
+    reason: Option<&str>,
+    clerk: &str,
+) -> Result<Decision, CountyError> {
+    let mut conn = store::open(data_dir)?;
+    store::decide(
+        &mut conn,
+        application_id,
+        kind,
+        reason,
+        clerk,
+        &store::now(),
+    )
+}
+
+/// Where the database lives inside a data directory.
+pub fn database_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(store::DATABASE_FILE)
+}

@@ -1,0 +1,335 @@
+//! `county`: the reference county platform's command line. Glue over the `county` library.
+//!
+//! Exit status: 0 success; 1 an error, reported as one line on stderr starting `county: `;
+//! 2 a usage error (clap's message). Logs go to stderr through `tracing`; `RUST_LOG` sets the
+//! level (default `info` for `serve`, `warn` otherwise).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use county_api::DecisionKind;
+use uuid::Uuid;
+
+#[derive(Parser)]
+#[command(
+    name = "county",
+    version,
+    about = "The reference county platform for village service stations",
+    long_about = "The reference county platform for village service stations: serves the \
+        station–county API (docs/openapi.yaml), registers stations, lists applications and \
+        records clerks' decisions.\n\nAll data lives in one directory (--data-dir): \
+        county.sqlite3 and the attachments. The clerk commands work while `county serve` runs \
+        on the same directory.",
+    after_help = "Exit status: 0 success, 1 error (one line on stderr), 2 usage error.\n\
+        Logging: RUST_LOG (e.g. RUST_LOG=debug) controls what goes to stderr."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the station–county API until SIGINT or SIGTERM.
+    ///
+    /// Prints one line, `county: listening on http://ADDR`, once it accepts connections.
+    Serve {
+        /// Address to listen on; port 0 picks a free port.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// The county's data directory (created if missing).
+        #[arg(long, value_name = "DIR", env = "COUNTY_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+    /// Manage village stations.
+    #[command(subcommand)]
+    Station(StationCommand),
+    /// List every application, oldest first.
+    Applications {
+        /// The county's data directory.
+        #[arg(long, value_name = "DIR", env = "COUNTY_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Print a JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record a clerk's decision on an application.
+    ///
+    /// approve: a complete application. reject, more-papers: a complete or approved one, with
+    /// --reason. ready: an approved one (the result can be collected at the station).
+    Decide {
+        /// The county's data directory.
+        #[arg(long, value_name = "DIR", env = "COUNTY_DATA_DIR")]
+        data_dir: PathBuf,
+        /// The application id (as `county applications` shows it).
+        application_id: Uuid,
+        /// What the clerk decided.
+        kind: Kind,
+        /// Why; required for reject and more-papers. The station shows it to the operator.
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        /// Who decides (recorded in the audit trail).
+        #[arg(long, value_name = "NAME", env = "USER", default_value = "clerk")]
+        clerk: String,
+        /// Print the decision as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum StationCommand {
+    /// Register a station and write its provisioning file.
+    ///
+    /// The file holds a one-time enrolment token; copy it to the station's boot partition.
+    /// Prints the new station id.
+    Add {
+        /// The station's display name, e.g. the village's name.
+        #[arg(long)]
+        name: String,
+        /// The county URL the station dials (as the station sees it).
+        #[arg(long)]
+        url: String,
+        /// Where to write the provisioning file (TOML).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// The county's data directory (created if missing).
+        #[arg(long, value_name = "DIR", env = "COUNTY_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Kind {
+    Approve,
+    Reject,
+    MorePapers,
+    Ready,
+}
+
+impl From<Kind> for DecisionKind {
+    fn from(kind: Kind) -> DecisionKind {
+        match kind {
+            Kind::Approve => DecisionKind::Approve,
+            Kind::Reject => DecisionKind::Reject,
+            Kind::MorePapers => DecisionKind::MorePapers,
+            Kind::Ready => DecisionKind::Ready,
+        }
+    }
+}
+
+type Error = Box<dyn std::error::Error>;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(matches!(cli.command, Command::Serve { .. }));
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let message = e.to_string().replace('\n', " ");
+            eprintln!("county: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logging(serving: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(if serving { "info" } else { "warn" })
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    match cli.command {
+        Command::Serve { listen, data_dir } => serve(&listen, &data_dir),
+        Command::Station(StationCommand::Add {
+            name,
+            url,
+            out,
+            data_dir,
+        }) => station_add(&name, &url, &out, &data_dir),
+        Command::Applications { data_dir, json } => applications(&data_dir, json),
+        Command::Decide {
+            data_dir,
+            application_id,
+            kind,
+            reason,
+            clerk,
+            json,
+        } => {
+            let decision = county::decide(
+                &data_dir,
+                application_id,
+                kind.into(),
+                reason.as_deref(),
+                &clerk,
+            )?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&decision)?)?;
+            } else {
+                let kind = serde_json::to_value(decision.kind)?;
+                writeln!(
+                    out,
+                    "decision {} for application {} ({}): {}{}",
+                    decision.cursor,
+                    decision.application_id,
+                    decision.tracking_number,
+                    kind.as_str().unwrap_or_default(),
+                    decision
+                        .reason
+                        .as_deref()
+                        .map(|r| format!(" — {r}"))
+                        .unwrap_or_default(),
+                )?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn serve(listen: &str, data_dir: &Path) -> Result<(), Error> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(async {
+        let state = county::AppState::open(data_dir)?;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        let address = listener.local_addr()?;
+        {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "county: listening on http://{address}")?;
+            out.flush()?;
+        }
+        county::serve_state(listener, state, shutdown_signal()).await?;
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
+}
+
+fn station_add(name: &str, url: &str, out: &Path, data_dir: &Path) -> Result<(), Error> {
+    let provisioning = county::add_station(data_dir, name, url)?;
+    let body = toml::to_string(&provisioning)?;
+    let text = format!(
+        "# Provisioning file for village station \"{}\" ({}), written by `county station add`.\n\
+         # Copy it to the station's boot partition. The enrolment token works once: the station\n\
+         # exchanges it for its own credential on first contact. Keep it secret until then.\n\n\
+         {body}",
+        provisioning.station_name.replace('\n', " "),
+        provisioning.station_id,
+    );
+    write_private(out, &text).map_err(|e| {
+        format!(
+            "station {} was added, but {} cannot be written: {e}",
+            provisioning.station_id,
+            out.display()
+        )
+    })?;
+    writeln!(std::io::stdout().lock(), "{}", provisioning.station_id)?;
+    Ok(())
+}
+
+/// Write a file readable by its owner only (it holds a secret).
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()
+}
+
+fn applications(data_dir: &Path, json: bool) -> Result<(), Error> {
+    let list = county::list_applications(data_dir)?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
+        return Ok(());
+    }
+    if list.is_empty() {
+        writeln!(out, "no applications")?;
+        return Ok(());
+    }
+    let rows: Vec<[String; 7]> = list
+        .iter()
+        .map(|a| {
+            let done = a.attachments.iter().filter(|f| f.complete).count();
+            [
+                a.application_id.to_string(),
+                a.tracking_number.clone(),
+                format!("{} ({})", a.station_name, a.station),
+                a.service.clone(),
+                a.state.clone(),
+                format!("{done}/{}", a.attachments.len()),
+                a.received_at.clone(),
+            ]
+        })
+        .collect();
+    let header = [
+        "APPLICATION",
+        "TRACKING",
+        "STATION",
+        "SERVICE",
+        "STATE",
+        "FILES",
+        "RECEIVED",
+    ];
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_owned()
+    };
+    writeln!(out, "{}", line(header.to_vec()))?;
+    for row in &rows {
+        writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,978 @@
+//! All SQL of the county, in one place (a storage trait for a PostgreSQL backend would wrap
+//! these functions). Each function that writes more than one row does it in one transaction.
+
+use std::path::Path;
+use std::time::Duration;
+
+use county_api::{
+    AttachmentStatus, CountyState, Decision, DecisionKind, DecisionPage, I18nText, Notice,
+    NoticePage, SubmissionReceipt, SubmitApplication,
+};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite_migration::{M, Migrations};
+use uuid::Uuid;
+
+use crate::{ApplicationSummary, AttachmentSummary, CountyError};
+
+/// The database file inside the data directory.
+pub(crate) const DATABASE_FILE: &str = "county.sqlite3";
+
+/// The schema's migrations. Append-only: never edit a released one, add a new one (tracked
+/// by `user_version`).
+pub(crate) fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(V1)])
+}
+
+const V1: &str = r#"
+CREATE TABLE stations (
+    id                      TEXT PRIMARY KEY,
+    name                    TEXT NOT NULL,
+    url                     TEXT NOT NULL,
+    created_at              TEXT NOT NULL,
+    -- SHA-256 (hex) of the one-time enrolment token; spent once enrolled_at is set.
+    enrolment_token_sha256  TEXT NOT NULL,
+    enrolled_at             TEXT,
+    -- SHA-256 (hex) of the bearer credential handed out at enrolment.
+    credential_sha256       TEXT UNIQUE,
+    revoked_at              TEXT,
+    last_contact_at         TEXT,
+    -- Every decision up to this cursor is applied at the station.
+    decisions_acked         INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+CREATE TABLE applications (
+    id               TEXT PRIMARY KEY,
+    station_id       TEXT NOT NULL REFERENCES stations(id),
+    tracking_number  TEXT NOT NULL,
+    service          TEXT NOT NULL,
+    service_version  INTEGER NOT NULL,
+    submitted_at     TEXT NOT NULL,
+    -- The canonical JSON of the SubmitApplication and its SHA-256: the idempotency check.
+    body             TEXT NOT NULL,
+    body_sha256      TEXT NOT NULL,
+    state            TEXT NOT NULL,
+    received_at      TEXT NOT NULL,
+    handed_over_at   TEXT
+) STRICT;
+CREATE INDEX applications_station ON applications(station_id);
+
+CREATE TABLE attachments (
+    application_id  TEXT NOT NULL REFERENCES applications(id),
+    name            TEXT NOT NULL,
+    position        INTEGER NOT NULL,
+    scan            TEXT NOT NULL,
+    content_type    TEXT NOT NULL,
+    size            INTEGER NOT NULL,
+    sha256          TEXT NOT NULL,
+    received        INTEGER NOT NULL DEFAULT 0,
+    complete        INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (application_id, name)
+) STRICT;
+
+CREATE TABLE decisions (
+    station_id      TEXT NOT NULL REFERENCES stations(id),
+    cursor          INTEGER NOT NULL,
+    application_id  TEXT NOT NULL REFERENCES applications(id),
+    kind            TEXT NOT NULL,
+    reason          TEXT,
+    decided_at      TEXT NOT NULL,
+    clerk           TEXT NOT NULL,
+    PRIMARY KEY (station_id, cursor)
+) STRICT;
+
+CREATE TABLE notices (
+    id            INTEGER PRIMARY KEY,
+    version       INTEGER NOT NULL UNIQUE,
+    -- NULL: for every station.
+    station_id    TEXT REFERENCES stations(id),
+    title_zh      TEXT NOT NULL,
+    title_en      TEXT NOT NULL,
+    body_zh       TEXT NOT NULL,
+    body_en       TEXT NOT NULL,
+    published_at  TEXT NOT NULL,
+    expires_at    TEXT
+) STRICT;
+
+CREATE TABLE audit (
+    id              INTEGER PRIMARY KEY,
+    at              TEXT NOT NULL,
+    actor           TEXT NOT NULL,
+    action          TEXT NOT NULL,
+    application_id  TEXT,
+    detail          TEXT
+) STRICT;
+"#;
+
+/// Open the database of an existing data directory, set the connection's PRAGMAs and bring
+/// the schema up to date.
+pub(crate) fn open(data_dir: &Path) -> Result<Connection, CountyError> {
+    if let Err(source) = std::fs::read_dir(data_dir) {
+        return Err(CountyError::DataDir {
+            path: data_dir.to_owned(),
+            source,
+        });
+    }
+    let path = data_dir.join(DATABASE_FILE);
+    let database = |source| CountyError::Database {
+        path: path.clone(),
+        source,
+    };
+    let mut conn = Connection::open(&path).map_err(database)?;
+    conn.busy_timeout(Duration::from_secs(5))
+        .map_err(database)?;
+    // Switching a fresh file to WAL needs an exclusive lock, and SQLite answers "locked"
+    // without waiting when another process is doing the same; retry a few times.
+    let mut attempt = 0;
+    loop {
+        match configure(&conn) {
+            Ok(()) => break,
+            Err(e) if is_busy(&e) && attempt < 20 => {
+                attempt += 1;
+                std::thread::sleep(Duration::from_millis(10 * attempt));
+            }
+            Err(e) => return Err(database(e)),
+        }
+    }
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+/// The connection's PRAGMAs (outside the migrations: they are per connection or per file).
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    let mode: String =
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!("SQLite refused WAL mode (journal_mode = {mode})");
+    }
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+fn is_busy(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// Bring the schema up to date. `county serve` and a clerk command may open a fresh data
+/// directory at the same moment: migrations take the write lock up front (IMMEDIATE), and the
+/// one that finds the work already done by the other counts as a success.
+fn migrate(conn: &mut Connection) -> Result<(), CountyError> {
+    conn.set_transaction_behavior(TransactionBehavior::Immediate);
+    let mut attempt = 0;
+    let result = loop {
+        match migrations().to_latest(conn) {
+            Ok(()) => break Ok(()),
+            Err(e) => {
+                if migrations().pending_migrations(conn).is_ok_and(|n| n == 0) {
+                    break Ok(());
+                }
+                attempt += 1;
+                if attempt >= 5 {
+                    break Err(CountyError::Migration(match e {
+                        // Not the SQL text: the message must fit on one line.
+                        rusqlite_migration::Error::RusqliteError { err, .. } => err.to_string(),
+                        other => other.to_string(),
+                    }));
+                }
+                std::thread::sleep(Duration::from_millis(50 * attempt));
+            }
+        }
+    };
+    conn.set_transaction_behavior(TransactionBehavior::Deferred);
+    result
+}
+
+/// Now, RFC 3339 in UTC to the second.
+pub(crate) fn now() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let now = now.replace_nanosecond(0).unwrap_or(now);
+    now.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
+}
+
+/// SQLite integers are i64; the wire's are u64. Values beyond i64 are clamped (none of ours
+/// come close: sizes are capped at 32 MiB, cursors count decisions).
+fn int(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn uint(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+pub(crate) fn parse_state(text: &str) -> Option<CountyState> {
+    [
+        CountyState::Receiving,
+        CountyState::Complete,
+        CountyState::Approved,
+        CountyState::Rejected,
+        CountyState::MorePapers,
+        CountyState::Ready,
+        CountyState::HandedOver,
+    ]
+    .into_iter()
+    .find(|s| s.as_str() == text)
+}
+
+fn kind_str(kind: DecisionKind) -> &'static str {
+    match kind {
+        DecisionKind::Approve => "approve",
+        DecisionKind::Reject => "reject",
+        DecisionKind::MorePapers => "more_papers",
+        DecisionKind::Ready => "ready",
+    }
+}
+
+fn parse_kind(text: &str) -> Option<DecisionKind> {
+    [
+        DecisionKind::Approve,
+        DecisionKind::Reject,
+        DecisionKind::MorePapers,
+        DecisionKind::Ready,
+    ]
+    .into_iter()
+    .find(|k| kind_str(*k) == text)
+}
+
+fn state_of(text: &str) -> Result<CountyState, CountyError> {
+    parse_state(text).ok_or_else(|| CountyError::Corrupt(format!("unknown state {text:?}")))
+}
+
+fn uuid_of(text: &str) -> Result<Uuid, CountyError> {
+    Uuid::parse_str(text).map_err(|_| CountyError::Corrupt(format!("bad application id {text:?}")))
+}
+
+fn audit(
+    tx: &Transaction<'_>,
+    at: &str,
+    actor: &str,
+    action: &str,
+    application_id: Option<Uuid>,
+    detail: Option<&str>,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO audit (at, actor, action, application_id, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            at,
+            actor,
+            action,
+            application_id.map(|id| id.to_string()),
+            detail
+        ],
+    )?;
+    Ok(())
+}
+
+// ---- Stations ----
+
+/// Insert a station with a fresh id; returns the id.
+pub(crate) fn add_station(
+    conn: &mut Connection,
+    name: &str,
+    url: &str,
+    token_sha256: &str,
+    now: &str,
+) -> Result<String, CountyError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // 40 random bits: a collision is unlikely, and retried.
+    let id = loop {
+        let id = format!("st-{}", crate::files::random_base32(5));
+        let inserted = tx.execute(
+            "INSERT INTO stations (id, name, url, created_at, enrolment_token_sha256)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO NOTHING",
+            params![id, name, url, now, token_sha256],
+        )?;
+        if inserted == 1 {
+            break id;
+        }
+    };
+    audit(&tx, now, "admin", "station_add", None, Some(&id))?;
+    tx.commit()?;
+    Ok(id)
+}
+
+/// Spend the enrolment token and record the credential; `None` when the token is unknown,
+/// spent or the station revoked. Returns the station's name.
+pub(crate) fn enrol(
+    conn: &mut Connection,
+    station_id: &str,
+    token_sha256: &str,
+    credential_sha256: &str,
+    now: &str,
+) -> Result<Option<String>, CountyError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let name: Option<String> = tx
+        .query_row(
+            "UPDATE stations SET enrolled_at = ?3, credential_sha256 = ?4, last_contact_at = ?3
+             WHERE id = ?1 AND enrolment_token_sha256 = ?2
+               AND enrolled_at IS NULL AND revoked_at IS NULL
+             RETURNING name",
+            params![station_id, token_sha256, now, credential_sha256],
+            |row| row.get(0),
+        )
+        .optional()?;
+    if name.is_some() {
+        audit(
+            &tx,
+            now,
+            &format!("station:{station_id}"),
+            "enrol",
+            None,
+            None,
+        )?;
+    }
+    tx.commit()?;
+    Ok(name)
+}
+
+/// The station holding this credential (and record the contact), if any.
+pub(crate) fn authenticate(
+    conn: &Connection,
+    credential_sha256: &str,
+    now: &str,
+) -> Result<Option<String>, CountyError> {
+    Ok(conn
+        .query_row(
+            "UPDATE stations SET last_contact_at = ?2
+             WHERE credential_sha256 = ?1 AND revoked_at IS NULL
+             RETURNING id",
+            params![credential_sha256, now],
+            |row| row.get(0),
+        )
+        .optional()?)
+}
+
+// ---- Applications ----
+
+/// How a submission was taken.
+pub(crate) enum Submitted {
+    /// First time: stored.
+    Created(SubmissionReceipt),
+    /// The same record again: the current receipt.
+    Repeated(SubmissionReceipt),
+    /// The same id with a different record.
+    Conflict,
+    /// The id belongs to another station.
+    OtherStation,
+}
+
+/// Store a submission unless its id is taken; `INSERT … ON CONFLICT DO NOTHING` decides.
+pub(crate) fn submit(
+    conn: &mut Connection,
+    station: &str,
+    application: &SubmitApplication,
+    body: &str,
+    body_sha256: &str,
+    now: &str,
+) -> Result<Submitted, CountyError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let id = application.application_id;
+    let state = if application.attachments.is_empty() {
+        CountyState::Complete
+    } else {
+        CountyState::Receiving
+    };
+    let inserted = tx.execute(
+        "INSERT INTO applications (id, station_id, tracking_number, service, service_version,
+                                   submitted_at, body, body_sha256, state, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT (id) DO NOTHING",
+        params![
+            id.to_string(),
+            station,
+            application.tracking_number,
+            application.service,
+            application.service_version,
+            application.submitted_at,
+            body,
+            body_sha256,
+            state.as_str(),
+            now,
+        ],
+    )?;
+    if inserted == 1 {
+        for (position, a) in application.attachments.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO attachments (application_id, name, position, scan, content_type,
+                                          size, sha256)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    id.to_string(),
+                    a.name,
+                    int(position as u64),
+                    a.scan,
+                    a.content_type,
+                    int(a.size),
+                    a.sha256,
+                ],
+            )?;
+        }
+        audit(
+            &tx,
+            now,
+            &format!("station:{station}"),
+            "submit",
+            Some(id),
+            Some(&application.tracking_number),
+        )?;
+        let receipt = receipt_in(&tx, station, id)?
+            .ok_or_else(|| CountyError::Corrupt(format!("application {id} vanished")))?;
+        tx.commit()?;
+        return Ok(Submitted::Created(receipt));
+    }
+    let (owner, stored_sha): (String, String) = tx.query_row(
+        "SELECT station_id, body_sha256 FROM applications WHERE id = ?1",
+        params![id.to_string()],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
+    if owner != station {
+        return Ok(Submitted::OtherStation);
+    }
+    if stored_sha != body_sha256 {
+        return Ok(Submitted::Conflict);
+    }
+    let receipt = receipt_in(&tx, station, id)?
+        .ok_or_else(|| CountyError::Corrupt(format!("application {id} vanished")))?;
+    Ok(Submitted::Repeated(receipt))
+}
+
+/// The receipt of one of this station's applications.
+pub(crate) fn receipt(
+    conn: &mut Connection,
+    station: &str,
+    id: Uuid,
+) -> Result<Option<SubmissionReceipt>, CountyError> {
+    let tx = conn.transaction()?;
+    receipt_in(&tx, station, id)
+}
+
+fn receipt_in(
+    tx: &Transaction<'_>,
+    station: &str,
+    id: Uuid,
+) -> Result<Option<SubmissionReceipt>, CountyError> {
+    let row: Option<(String, String, String)> = tx
+        .query_row(
+            "SELECT tracking_number, received_at, state FROM applications
+             WHERE id = ?1 AND station_id = ?2",
+            params![id.to_string(), station],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .optional()?;
+    let Some((tracking_number, received_at, state)) = row else {
+        return Ok(None);
+    };
+    let mut statement = tx.prepare_cached(
+        "SELECT name, size, sha256, received, complete FROM attachments
+         WHERE application_id = ?1 ORDER BY position",
+    )?;
+    let attachments = statement
+        .query_map(params![id.to_string()], |row| {
+            Ok(AttachmentStatus {
+                name: row.get(0)?,
+                size: uint(row.get(1)?),
+                sha256: row.get(2)?,
+                received: uint(row.get(3)?),
+                complete: row.get(4)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(SubmissionReceipt {
+        application_id: id,
+        tracking_number,
+        received_at,
+        complete: attachments.iter().all(|a| a.complete),
+        state: state_of(&state)?,
+        attachments,
+    }))
+}
+
+/// One of this station's attachments.
+pub(crate) fn attachment(
+    conn: &Connection,
+    station: &str,
+    id: Uuid,
+    name: &str,
+) -> Result<Option<AttachmentStatus>, CountyError> {
+    Ok(conn
+        .query_row(
+            "SELECT a.name, a.size, a.sha256, a.received, a.complete
+             FROM attachments a JOIN applications p ON p.id = a.application_id
+             WHERE a.application_id = ?1 AND a.name = ?2 AND p.station_id = ?3",
+            params![id.to_string(), name, station],
+            |row| {
+                Ok(AttachmentStatus {
+                    name: row.get(0)?,
+                    size: uint(row.get(1)?),
+                    sha256: row.get(2)?,
+                    received: uint(row.get(3)?),
+                    complete: row.get(4)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// Record how many bytes of an incomplete attachment are safely on disk.
+pub(crate) fn set_received(
+    conn: &Connection,
+    id: Uuid,
+    name: &str,
+    received: u64,
+) -> Result<(), CountyError> {
+    conn.execute(
+        "UPDATE attachments SET received = ?3
+         WHERE application_id = ?1 AND name = ?2 AND complete = 0",
+        params![id.to_string(), name, int(received)],
+    )?;
+    Ok(())
+}
+
+/// Mark an attachment complete (its file is in place), and the application complete when it
+/// was the last one.
+pub(crate) fn complete_attachment(
+    conn: &mut Connection,
+    station: &str,
+    id: Uuid,
+    name: &str,
+    now: &str,
+) -> Result<(), CountyError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute(
+        "UPDATE attachments SET received = size, complete = 1
+         WHERE application_id = ?1 AND name = ?2",
+        params![id.to_string(), name],
+    )?;
+    let now_complete = tx.execute(
+        "UPDATE applications SET state = ?2
+         WHERE id = ?1 AND state = ?3
+           AND NOT EXISTS (SELECT 1 FROM attachments WHERE application_id = ?1 AND complete = 0)",
+        params![
+            id.to_string(),
+            CountyState::Complete.as_str(),
+            CountyState::Receiving.as_str()
+        ],
+    )?;
+    let actor = format!("station:{station}");
+    audit(
+        &tx,
+        now,
+        &actor,
+        "attachment_complete",
+        Some(id),
+        Some(name),
+    )?;
+    if now_complete == 1 {
+        audit(&tx, now, &actor, "application_complete", Some(id), None)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// How a hand-over went.
+pub(crate) enum HandedOver {
+    Done(SubmissionReceipt),
+    NotFound,
+    NotReady(CountyState),
+}
+
+/// `ready` → `handed_over`; repeating it is answered the same.
+pub(crate) fn hand_over(
+    conn: &mut Connection,
+    station: &str,
+    id: Uuid,
+    handed_over_at: &str,
+    now: &str,
+) -> Result<HandedOver, CountyError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let state: Option<String> = tx
+        .query_row(
+            "SELECT state FROM applications WHERE id = ?1 AND station_id = ?2",
+            params![id.to_string(), station],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let Some(state) = state else {
+        return Ok(HandedOver::NotFound);
+    };
+    match state_of(&state)? {
+        CountyState::HandedOver => {}
+        CountyState::Ready => {
+            tx.execute(
+                "UPDATE applications SET state = ?2, handed_over_at = ?3 WHERE id = ?1",
+                params![
+                    id.to_string(),
+                    CountyState::HandedOver.as_str(),
+                    handed_over_at
+                ],
+            )?;
+            audit(
+                &tx,
+                now,
+                &format!("station:{station}"),
+                "hand_over",
+                Some(id),
+                Some(handed_over_at),
+            )?;
+        }
+        other => return Ok(HandedOver::NotReady(other)),
+    }
+    let receipt = receipt_in(&tx, station, id)?
+        .ok_or_else(|| CountyError::Corrupt(format!("application {id} vanished")))?;
+    tx.commit()?;
+    Ok(HandedOver::Done(receipt))
+}
+
+// ---- Decisions ----
+
+/// The station's decisions with a cursor above `after`, at most `limit`.
+pub(crate) fn decisions(
+    conn: &Connection,
+    station: &str,
+    after: u64,
+    limit: u32,
+) -> Result<DecisionPage, CountyError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT d.cursor, d.application_id, a.tracking_number, d.kind, d.reason, d.decided_at
+         FROM decisions d JOIN applications a ON a.id = d.application_id
+         WHERE d.station_id = ?1 AND d.cursor > ?2
+         ORDER BY d.cursor LIMIT ?3",
+    )?;
+    let rows = statement
+        .query_map(params![station, int(after), i64::from(limit) + 1], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, Option<String>>(4)?,
+                row.get::<_, String>(5)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let more = rows.len() > limit as usize;
+    let mut decisions = Vec::with_capacity(rows.len().min(limit as usize));
+    for (cursor, id, tracking_number, kind, reason, decided_at) in
+        rows.into_iter().take(limit as usize)
+    {
+        decisions.push(Decision {
+            cursor: uint(cursor),
+            application_id: uuid_of(&id)?,
+            tracking_number,
+            kind: parse_kind(&kind)
+                .ok_or_else(|| CountyError::Corrupt(format!("unknown decision {kind:?}")))?,
+            reason,
+            decided_at,
+        });
+    }
+    let next_cursor = decisions.last().map_or(after, |d| d.cursor);
+    Ok(DecisionPage {
+        decisions,
+        next_cursor,
+        more,
+    })
+}
+
+/// Record the station's acknowledged cursor; `false` when it is beyond the last decision.
+pub(crate) fn ack(conn: &Connection, station: &str, cursor: u64) -> Result<bool, CountyError> {
+    let last: i64 = conn.query_row(
+        "SELECT COALESCE(MAX(cursor), 0) FROM decisions WHERE station_id = ?1",
+        params![station],
+        |row| row.get(0),
+    )?;
+    if int(cursor) > last {
+        return Ok(false);
+    }
+    conn.execute(
+        "UPDATE stations SET decisions_acked = MAX(decisions_acked, ?2) WHERE id = ?1",
+        params![station, int(cursor)],
+    )?;
+    Ok(true)
+}
+
+/// A clerk's decision: check the transition, then the decision row, the new state and the
+/// audit row in one transaction.
+pub(crate) fn decide(
+    conn: &mut Connection,
+    id: Uuid,
+    kind: DecisionKind,
+    reason: Option<&str>,
+    clerk: &str,
+    now: &str,
+) -> Result<Decision, CountyError> {
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    let (action, done, allowed, from, to): (_, _, _, &[CountyState], _) = match kind {
+        DecisionKind::Approve => (
+            "approve",
+            "approved",
+            "a complete application",
+            &[CountyState::Complete],
+            CountyState::Approved,
+        ),
+        DecisionKind::Reject => (
+            "reject",
+            "rejected",
+            "a complete or approved application",
+            &[CountyState::Complete, CountyState::Approved],
+            CountyState::Rejected,
+        ),
+        DecisionKind::MorePapers => (
+            "ask for more papers for",
+            "sent back for more papers",
+            "a complete or approved application",
+            &[CountyState::Complete, CountyState::Approved],
+            CountyState::MorePapers,
+        ),
+        DecisionKind::Ready => (
+            "mark ready",
+            "marked ready",
+            "an approved application",
+            &[CountyState::Approved],
+            CountyState::Ready,
+        ),
+    };
+    if reason.is_none() {
+        match kind {
+            DecisionKind::Reject => return Err(CountyError::ReasonRequired("reject")),
+            DecisionKind::MorePapers => {
+                return Err(CountyError::ReasonRequired("ask for more papers"));
+            }
+            DecisionKind::Approve | DecisionKind::Ready => {}
+        }
+    }
+    let clerk = clerk.trim();
+    if clerk.is_empty() {
+        return Err(CountyError::InvalidInput(
+            "the clerk's name must not be empty".into(),
+        ));
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let row: Option<(String, String, String)> = tx
+        .query_row(
+            "SELECT station_id, tracking_number, state FROM applications WHERE id = ?1",
+            params![id.to_string()],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .optional()?;
+    let Some((station, tracking_number, state)) = row else {
+        return Err(CountyError::NoSuchApplication(id));
+    };
+    let state = state_of(&state)?;
+    if !from.contains(&state) {
+        return Err(CountyError::InvalidTransition {
+            id,
+            action,
+            done,
+            state: state.as_str().to_owned(),
+            allowed,
+        });
+    }
+    let cursor: i64 = tx.query_row(
+        "SELECT COALESCE(MAX(cursor), 0) + 1 FROM decisions WHERE station_id = ?1",
+        params![station],
+        |row| row.get(0),
+    )?;
+    tx.execute(
+        "INSERT INTO decisions (station_id, cursor, application_id, kind, reason, decided_at, clerk)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            station,
+            cursor,
+            id.to_string(),
+            kind_str(kind),
+            reason,
+            now,
+            clerk
+        ],
+    )?;
+    tx.execute(
+        "UPDATE applications SET state = ?2 WHERE id = ?1",
+        params![id.to_string(), to.as_str()],
+    )?;
+    audit(
+        &tx,
+        now,
+        &format!("clerk:{clerk}"),
+        kind_str(kind),
+        Some(id),
+        reason,
+    )?;
+    tx.commit()?;
+    Ok(Decision {
+        cursor: uint(cursor),
+        application_id: id,
+        tracking_number,
+        kind,
+        reason: reason.map(str::to_owned),
+        decided_at: now.to_owned(),
+    })
+}
+
+// ---- Notices ----
+
+/// Notices for this station (or for all) with a version above `after`.
+pub(crate) fn notices(
+    conn: &Connection,
+    station: &str,
+    after: u64,
+) -> Result<NoticePage, CountyError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT id, version, title_zh, title_en, body_zh, body_en, published_at, expires_at
+         FROM notices WHERE version > ?2 AND (station_id IS NULL OR station_id = ?1)
+         ORDER BY version",
+    )?;
+    let notices = statement
+        .query_map(params![station, int(after)], |row| {
+            Ok(Notice {
+                id: uint(row.get(0)?),
+                version: uint(row.get(1)?),
+                title: I18nText {
+                    zh: row.get(2)?,
+                    en: row.get(3)?,
+                },
+                body: I18nText {
+                    zh: row.get(4)?,
+                    en: row.get(5)?,
+                },
+                published_at: row.get(6)?,
+                expires_at: row.get(7)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let version = notices.last().map_or(after, |n| n.version);
+    Ok(NoticePage { notices, version })
+}
+
+// ---- The clerk's list ----
+
+pub(crate) fn list_applications(conn: &Connection) -> Result<Vec<ApplicationSummary>, CountyError> {
+    let mut statement = conn.prepare(
+        "SELECT a.id, a.tracking_number, a.station_id, s.name, a.service, a.state, a.received_at
+         FROM applications a JOIN stations s ON s.id = a.station_id
+         ORDER BY a.received_at, a.id",
+    )?;
+    let rows = statement
+        .query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, String>(4)?,
+                row.get::<_, String>(5)?,
+                row.get::<_, String>(6)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut attachments = conn.prepare(
+        "SELECT name, size, sha256, complete FROM attachments
+         WHERE application_id = ?1 ORDER BY position",
+    )?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (id, tracking_number, station, station_name, service, state, received_at) in rows {
+        let files = attachments
+            .query_map(params![id], |row| {
+                Ok(AttachmentSummary {
+                    name: row.get(0)?,
+                    size: uint(row.get(1)?),
+                    sha256: row.get(2)?,
+                    complete: row.get(3)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        out.push(ApplicationSummary {
+            application_id: uuid_of(&id)?,
+            tracking_number,
+            station,
+            station_name,
+            service,
+            complete: files.iter().all(|f| f.complete),
+            attachments: files,
+            state: state_of(&state)?.as_str().to_owned(),
+            received_at,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid() {
+        migrations().validate().unwrap();
+    }
+
+    #[test]
+    fn every_state_and_kind_round_trips_through_its_text() {
+        for state in [
+            CountyState::Receiving,
+            CountyState::Complete,
+            CountyState::Approved,
+            CountyState::Rejected,
+            CountyState::MorePapers,
+            CountyState::Ready,
+            CountyState::HandedOver,
+        ] {
+            assert_eq!(parse_state(state.as_str()), Some(state));
+        }
+        for kind in [
+            DecisionKind::Approve,
+            DecisionKind::Reject,
+            DecisionKind::MorePapers,
+            DecisionKind::Ready,
+        ] {
+            // The stored text is the wire text.
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::json!(kind_str(kind))
+            );
+            assert_eq!(parse_kind(kind_str(kind)), Some(kind));
+        }
+    }
+
+    #[test]
+    fn open_sets_wal_and_foreign_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(dir.path()).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let fk: i64 = conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(fk, 1);
+        drop(conn);
+        // Opening again is a no-op for the schema.
+        open(dir.path()).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod first_open {
+    use super::*;
+
+    /// Regression: `county serve` and a clerk command opening a fresh data directory at the
+    /// same moment both ran the first migration; the loser failed ("table already exists" or
+    /// "database is locked") and the server never started.
+    #[test]
+    fn concurrent_first_opens_all_succeed() {
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().unwrap();
+            let handles: Vec<_> = (0..6)
+                .map(|_| {
+                    let path = dir.path().to_owned();
+                    std::thread::spawn(move || open(&path).map(|_| ()).map_err(|e| e.to_string()))
+                })
+                .collect();
+            for handle in handles {
+                handle.join().unwrap().unwrap();
+            }
+        }
+    }
+}

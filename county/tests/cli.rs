@@ -1,0 +1,327 @@
+//! The `county` binary, run for real on temporary directories.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn county(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_county"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("COUNTY_DATA_DIR")
+        .output()
+        .expect("run county")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+/// Exit 1 and exactly one line on stderr, `county: <message>`.
+fn assert_one_line_error(output: &Output, contains: &str) {
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let err = stderr(output);
+    assert_eq!(err.lines().count(), 1, "one line: {err:?}");
+    assert!(err.starts_with("county: "), "{err:?}");
+    assert!(err.contains(contains), "{err:?} lacks {contains:?}");
+}
+
+#[test]
+fn help_documents_every_subcommand() {
+    let help = county(&["--help"]);
+    assert!(help.status.success());
+    let text = stdout(&help);
+    for subcommand in ["serve", "station", "applications", "decide"] {
+        assert!(
+            text.contains(subcommand),
+            "{subcommand} missing from:\n{text}"
+        );
+    }
+    assert!(text.contains("Exit status"), "{text}");
+    let station = stdout(&county(&["station", "--help"]));
+    assert!(station.contains("add"), "{station}");
+    for (args, flags) in [
+        (&["serve", "--help"][..], &["--listen", "--data-dir"][..]),
+        (
+            &["station", "add", "--help"],
+            &["--name", "--url", "--out", "--data-dir"],
+        ),
+        (&["applications", "--help"], &["--data-dir", "--json"]),
+        (
+            &["decide", "--help"],
+            &["--data-dir", "--reason", "approve", "more-papers"],
+        ),
+    ] {
+        let text = stdout(&county(args));
+        for flag in flags {
+            assert!(
+                text.contains(flag),
+                "{args:?}: {flag} missing from:\n{text}"
+            );
+        }
+    }
+}
+
+#[test]
+fn station_add_writes_a_provisioning_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = dir.path().join("station.toml");
+    let output = county(&[
+        "station",
+        "add",
+        "--name",
+        "Xiaozhai village",
+        "--url",
+        "http://10.0.0.5:8080",
+        "--out",
+        out.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    let id = stdout(&output).trim().to_owned();
+    assert!(id.starts_with("st-") && id.len() == 11, "{id:?}");
+
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with("# "), "a comment header first:\n{text}");
+    assert!(text.contains("works once"), "{text}");
+    let provisioning: county_api::Provisioning = toml::from_str(&text).unwrap();
+    assert_eq!(provisioning.station_id, id);
+    assert_eq!(provisioning.station_name, "Xiaozhai village");
+    assert_eq!(provisioning.county_url, "http://10.0.0.5:8080");
+    assert!(provisioning.enrolment_token.len() >= 32);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the token file is private: {mode:o}");
+    }
+
+    let bad = county(&[
+        "station",
+        "add",
+        "--name",
+        "X",
+        "--url",
+        "not a url",
+        "--out",
+        out.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert_one_line_error(&bad, "http://");
+}
+
+#[test]
+fn applications_json_on_an_empty_directory_is_an_empty_array() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = county(&[
+        "applications",
+        "--json",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    let value: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(value, serde_json::json!([]));
+    let table = county(&["applications", "--data-dir", dir.path().to_str().unwrap()]);
+    assert!(table.status.success());
+    assert_eq!(stdout(&table).trim(), "no applications");
+}
+
+#[test]
+fn errors_are_one_line_and_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing");
+    let output = county(&["applications", "--data-dir", missing.to_str().unwrap()]);
+    assert_one_line_error(&output, "the data directory");
+
+    let data = dir.path().to_str().unwrap();
+    let id = uuid::Uuid::now_v7().to_string();
+    let unknown = county(&["decide", "--data-dir", data, &id, "approve"]);
+    assert_one_line_error(&unknown, &format!("no application with id {id}"));
+    let no_reason = county(&["decide", "--data-dir", data, &id, "reject"]);
+    assert_one_line_error(&no_reason, "a reason is required to reject");
+
+    // Usage errors are clap's (exit 2).
+    let usage = county(&["decide", "--data-dir", data, "not-a-uuid", "approve"]);
+    assert_eq!(usage.status.code(), Some(2));
+}
+
+#[test]
+fn applications_and_decide_see_what_the_station_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let provisioning = county::add_station(data, "Xiaozhai", "http://county.example").unwrap();
+    let app = submit_in_process(data, &provisioning);
+
+    let list = county(&[
+        "applications",
+        "--json",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert!(list.status.success(), "{list:?}");
+    let summaries: serde_json::Value = serde_json::from_str(&stdout(&list)).unwrap();
+    assert_eq!(summaries[0]["application_id"], app.to_string());
+    assert_eq!(summaries[0]["station"], provisioning.station_id.as_str());
+    assert_eq!(summaries[0]["station_name"], "Xiaozhai");
+    assert_eq!(summaries[0]["state"], "complete");
+    assert_eq!(summaries[0]["complete"], true);
+    let table = stdout(&county(&[
+        "applications",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]));
+    assert!(table.starts_with("APPLICATION"), "{table}");
+    assert!(table.contains(&app.to_string()), "{table}");
+
+    let decided = county(&[
+        "decide",
+        "--data-dir",
+        data.to_str().unwrap(),
+        &app.to_string(),
+        "more-papers",
+        "--reason",
+        "photo unreadable",
+        "--clerk",
+        "li",
+    ]);
+    assert!(decided.status.success(), "{decided:?}");
+    let line = stdout(&decided);
+    assert!(
+        line.contains("more_papers") && line.contains("photo unreadable"),
+        "{line}"
+    );
+    let again = county(&[
+        "decide",
+        "--data-dir",
+        data.to_str().unwrap(),
+        &app.to_string(),
+        "approve",
+    ]);
+    assert_one_line_error(&again, "more_papers");
+}
+
+/// Enrol and submit an application without attachments through the router in-process.
+fn submit_in_process(data: &Path, provisioning: &county_api::Provisioning) -> uuid::Uuid {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let state = county::AppState::open(data).unwrap();
+        let enrol = Request::post(county_api::paths::ENROL)
+            .header("content-type", "application/json")
+            .body(Body::from(
+                serde_json::to_vec(&county_api::EnrolRequest {
+                    station_id: provisioning.station_id.clone(),
+                    enrolment_token: provisioning.enrolment_token.clone(),
+                })
+                .unwrap(),
+            ))
+            .unwrap();
+        let response = county::app(state.clone()).oneshot(enrol).await.unwrap();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let credential = serde_json::from_slice::<county_api::EnrolResponse>(&body)
+            .unwrap()
+            .credential;
+        let app = county_api::SubmitApplication {
+            application_id: uuid::Uuid::now_v7(),
+            tracking_number: "EC-7".into(),
+            service: "elderly-card".into(),
+            service_version: 1,
+            submitted_at: "2024-05-01T08:00:00Z".into(),
+            fields: [("name".to_owned(), "王".to_owned())].into(),
+            attachments: Vec::new(),
+        };
+        let put = Request::put(county_api::paths::application(&app.application_id))
+            .header("authorization", format!("Bearer {credential}"))
+            .header("content-type", "application/json")
+            .body(Body::from(serde_json::to_vec(&app).unwrap()))
+            .unwrap();
+        let response = county::app(state).oneshot(put).await.unwrap();
+        assert_eq!(response.status(), axum::http::StatusCode::CREATED);
+        app.application_id
+    })
+}
+
+#[test]
+fn serve_announces_its_address_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_county"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start county serve");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let address = line
+        .trim_end()
+        .strip_prefix("county: listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    assert!(
+        address.starts_with("127.0.0.1:") && !address.ends_with(":0"),
+        "{address}"
+    );
+
+    // It answers: fetch the OpenAPI document over plain HTTP/1.1.
+    let mut socket = std::net::TcpStream::connect(&address).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        socket,
+        "GET {} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n",
+        county_api::paths::OPENAPI
+    )
+    .unwrap();
+    let mut response = String::new();
+    socket.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response:.200}");
+    assert!(response.contains("openapi: 3.1.0"), "{response:.200}");
+
+    // SIGTERM: a graceful stop with exit 0.
+    let terminated = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if !terminated || Instant::now() > deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let Some(status) = status else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("county serve did not stop on SIGTERM (kill sent: {terminated})");
+    };
+    assert!(status.success(), "{status:?}");
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    assert_eq!(rest, "", "exactly one line on stdout");
+}

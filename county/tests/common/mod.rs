@@ -1,0 +1,194 @@
+//! Shared helpers: a real county server on 127.0.0.1:0 over a temporary data directory, and
+//! enrolled stations that talk to it with reqwest.
+
+#![allow(dead_code)] // Each test binary uses a different subset.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use county_api::{
+    AttachmentManifest, EnrolRequest, EnrolResponse, ErrorBody, ErrorCode, SubmitApplication, paths,
+};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use sha2::{Digest, Sha256};
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+pub struct Server {
+    pub base: String,
+    pub dir: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), county::CountyError>>>,
+}
+
+impl Server {
+    pub async fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let data_dir = dir.path().to_owned();
+        let task = tokio::spawn(async move {
+            county::serve(listener, &data_dir, async {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        Server {
+            base,
+            dir,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Register a station (as `county station add` does) and enrol it over HTTP.
+    pub async fn station(&self, name: &str) -> Station {
+        let provisioning = county::add_station(self.data_dir(), name, &self.base).unwrap();
+        let http = reqwest::Client::new();
+        let response = http
+            .post(self.url(paths::ENROL))
+            .json(&EnrolRequest {
+                station_id: provisioning.station_id.clone(),
+                enrolment_token: provisioning.enrolment_token.clone(),
+            })
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let enrolled: EnrolResponse = response.json().await.unwrap();
+        assert_eq!(enrolled.station_id, provisioning.station_id);
+        assert_eq!(enrolled.station_name, name);
+        Station {
+            id: enrolled.station_id,
+            credential: enrolled.credential,
+            base: self.base.clone(),
+            http,
+        }
+    }
+
+    /// Stop the server and wait for it to finish gracefully.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// An enrolled station.
+#[derive(Clone)]
+pub struct Station {
+    pub id: String,
+    pub credential: String,
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+impl Station {
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.credential)
+    }
+
+    pub async fn submit(&self, application: &SubmitApplication) -> Response {
+        self.request(
+            Method::PUT,
+            &paths::application(&application.application_id),
+        )
+        .json(application)
+        .send()
+        .await
+        .unwrap()
+    }
+
+    pub async fn patch(&self, id: Uuid, name: &str, offset: u64, chunk: &[u8]) -> Response {
+        self.request(Method::PATCH, &paths::attachment(&id, name))
+            .header(county_api::UPLOAD_OFFSET_HEADER, offset.to_string())
+            .header("content-type", "application/octet-stream")
+            .body(chunk.to_vec())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path).send().await.unwrap()
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Deterministic, non-repeating-looking content of `len` bytes.
+pub fn content(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[3] ^ seed)
+        .collect()
+}
+
+/// A birth-permit application carrying these files.
+pub fn application(files: &[(&str, &[u8])]) -> SubmitApplication {
+    SubmitApplication {
+        application_id: Uuid::now_v7(),
+        tracking_number: "BP-2024-0001".into(),
+        service: "birth-permit".into(),
+        service_version: 1,
+        submitted_at: "2024-05-01T08:00:00Z".into(),
+        fields: BTreeMap::from([
+            ("mother_name".into(), "李梅".into()),
+            ("father_name".into(), "王强".into()),
+        ]),
+        attachments: files
+            .iter()
+            .map(|(name, bytes)| AttachmentManifest {
+                name: (*name).into(),
+                scan: "mother_id_card".into(),
+                content_type: "image/jpeg".into(),
+                size: bytes.len() as u64,
+                sha256: sha256_hex(bytes),
+            })
+            .collect(),
+    }
+}
+
+/// Assert an error answer: its status and the `ErrorBody` code; returns the body.
+pub async fn expect_error(response: Response, status: StatusCode, code: ErrorCode) -> ErrorBody {
+    assert_eq!(response.status(), status, "status");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let text = response.text().await.unwrap();
+    assert!(
+        content_type.starts_with("application/json"),
+        "error answers are JSON, got {content_type}: {text}"
+    );
+    let body: ErrorBody =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not an ErrorBody ({e}): {text}"));
+    assert_eq!(body.code, code, "{text}");
+    assert!(!body.message.is_empty() && !body.message_zh.is_empty());
+    body
+}
