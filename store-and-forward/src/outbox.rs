@@ -1,0 +1,854 @@
+//! The outbox: the only writer of the station's application tables and blob directory.
+//!
+//! Layout under the data directory:
+//! - `outbox.sqlite3` — WAL, `synchronous=FULL`; tables `applications`, `attachments`,
+//!   `events` (one row per state change) and `sync_state` (cursors, last contact).
+//! - `blobs/<application id>/<attachment name>` — the scans, byte for byte as captured.
+//!
+//! Crash safety of [`Outbox::submit`]: scan files are written and fsynced (files, then their
+//! directory) *before* the transaction that references them commits. A crash before the
+//! commit leaves a blob directory no row points at; [`Outbox::open`] deletes such orphans.
+//! A crash after the commit leaves a complete application. Nothing in between is visible.
+//!
+//! What happens on bad conditions:
+//! - Disk full / read-only while submitting: the error is returned, the blob directory of
+//!   the attempt is removed, the database is unchanged (the transaction never committed).
+//! - Another process (the `kiosk submit` CLI beside the running daemon) writes at the same
+//!   time: SQLite serialises the writers; `busy_timeout` waits up to 5 s.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite_migration::{M, Migrations};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+use crate::state::AppState;
+use crate::tracking::tracking_number;
+
+/// Errors of the outbox. Each says what the operator or technician can do.
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    #[error("the local database cannot be used: {0}")]
+    Database(#[from] rusqlite::Error),
+    #[error("the local database could not be upgraded: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    #[error("a scan could not be saved to {path}: {source} (is the storage full or read-only?)")]
+    Blob {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the scan name {0:?} is not allowed (letters, digits, '.', '_' and '-' only)")]
+    BadName(String),
+    #[error("two scans share the name {0:?}")]
+    DuplicateName(String),
+    #[error("no application with id {0}")]
+    NotFound(Uuid),
+    #[error("an application with id {0} is already stored")]
+    AlreadyExists(Uuid),
+    #[error("application {id} cannot go from {from} to {to}")]
+    BadTransition { id: Uuid, from: AppState, to: AppState },
+    #[error("the local database holds a value it does not understand: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = OutboxError> = std::result::Result<T, E>;
+
+/// One scan to store with a new application.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewScan {
+    /// The scan slot of the service definition (e.g. `mother_id_card`).
+    pub scan: String,
+    /// File name, unique within the application.
+    pub name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// An application the operator submitted, already validated by the domain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewApplication {
+    /// UUIDv7, made once at the station; the idempotency key everywhere after.
+    pub id: Uuid,
+    pub service: String,
+    pub service_version: u32,
+    pub fields: BTreeMap<String, String>,
+    /// What the counter board may show of the person (e.g. `张*`).
+    pub masked_name: String,
+    pub scans: Vec<NewScan>,
+}
+
+/// The answer to a successful submission.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Submitted {
+    pub id: Uuid,
+    pub tracking_number: String,
+}
+
+/// Counts and health for the status command and the UI.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    /// Every state, including those with zero applications.
+    pub counts: BTreeMap<AppState, u64>,
+    /// Age of the oldest application still waiting to be delivered.
+    pub oldest_waiting_secs: Option<u64>,
+    /// Last time the county answered.
+    pub last_contact: Option<OffsetDateTime>,
+    /// Scan bytes not yet acknowledged by the county.
+    pub bytes_waiting: u64,
+    /// The last error of the sync engine, if the last attempt failed.
+    pub last_error: Option<String>,
+}
+
+/// One row of the counter board.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Summary {
+    pub id: Uuid,
+    pub tracking_number: String,
+    pub service: String,
+    pub masked_name: String,
+    pub state: AppState,
+    /// `approved`, `rejected`, `more_papers` once decided.
+    pub outcome: Option<String>,
+    pub reason: Option<String>,
+    pub updated_at: OffsetDateTime,
+}
+
+/// An application as the sync engine sends it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    pub id: Uuid,
+    pub tracking_number: String,
+    pub service: String,
+    pub service_version: u32,
+    pub submitted_at: OffsetDateTime,
+    pub fields: BTreeMap<String, String>,
+    pub state: AppState,
+    pub attempts: u32,
+    pub attachments: Vec<OutgoingAttachment>,
+}
+
+/// One stored scan and how much of it the county has acknowledged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutgoingAttachment {
+    pub name: String,
+    pub scan: String,
+    pub content_type: String,
+    pub size: u64,
+    pub sha256: String,
+    pub path: PathBuf,
+}
+
+const MIGRATIONS: &[M<'static>] = &[M::up(
+    "CREATE TABLE applications (
+        id TEXT PRIMARY KEY NOT NULL,
+        tracking_number TEXT NOT NULL UNIQUE,
+        service TEXT NOT NULL,
+        service_version INTEGER NOT NULL,
+        submitted_at TEXT NOT NULL,
+        fields_json TEXT NOT NULL,
+        masked_name TEXT NOT NULL,
+        state TEXT NOT NULL,
+        outcome TEXT,
+        reason TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_ms INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        updated_at TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX applications_due ON applications (state, next_attempt_ms);
+    CREATE TABLE attachments (
+        application_id TEXT NOT NULL REFERENCES applications (id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        scan TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        acked INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (application_id, name)
+    ) STRICT;
+    CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        application_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        from_state TEXT,
+        to_state TEXT NOT NULL,
+        detail TEXT
+    ) STRICT;
+    CREATE TABLE sync_state (
+        key TEXT PRIMARY KEY NOT NULL,
+        value TEXT NOT NULL
+    ) STRICT;",
+)];
+
+fn migrations() -> Migrations<'static> {
+    Migrations::from_slice(MIGRATIONS)
+}
+
+/// The station's outbox. One per process; several processes may open the same directory.
+pub struct Outbox {
+    conn: Connection,
+    blobs: PathBuf,
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_else(|_| t.unix_timestamp().to_string())
+}
+
+fn parse_time(s: &str) -> Result<OffsetDateTime> {
+    OffsetDateTime::parse(s, &Rfc3339).map_err(|_| OutboxError::Corrupt(format!("time {s:?}")))
+}
+
+fn parse_id(s: &str) -> Result<Uuid> {
+    Uuid::parse_str(s).map_err(|_| OutboxError::Corrupt(format!("id {s:?}")))
+}
+
+fn parse_state(s: &str) -> Result<AppState> {
+    AppState::parse(s).ok_or_else(|| OutboxError::Corrupt(format!("state {s:?}")))
+}
+
+fn unix_ms(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+fn blob_err(path: &Path) -> impl FnOnce(std::io::Error) -> OutboxError + '_ {
+    move |source| OutboxError::Blob {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// fsync a directory so a rename or a new file in it survives a power cut.
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+impl Outbox {
+    /// Open (creating if needed) the outbox under `data_dir`, bring its schema up to date and
+    /// remove blob directories that no committed application refers to.
+    pub fn open(data_dir: &Path) -> Result<Outbox> {
+        let blobs = data_dir.join("blobs");
+        fs::create_dir_all(&blobs).map_err(blob_err(&blobs))?;
+        let mut conn = Connection::open(data_dir.join("outbox.sqlite3"))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrations().to_latest(&mut conn)?;
+        let outbox = Outbox { conn, blobs };
+        outbox.remove_orphan_blobs()?;
+        Ok(outbox)
+    }
+
+    fn remove_orphan_blobs(&self) -> Result<()> {
+        let known: HashSet<String> = {
+            let mut stmt = self.conn.prepare("SELECT id FROM applications")?;
+            stmt.query_map([], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        let entries = fs::read_dir(&self.blobs).map_err(blob_err(&self.blobs))?;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !known.contains(&name) {
+                tracing::warn!(dir = %name, "removing scans of an application that was never committed");
+                let path = entry.path();
+                fs::remove_dir_all(&path).map_err(blob_err(&path))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Where a stored scan lives.
+    pub fn blob_path(&self, id: &Uuid, name: &str) -> PathBuf {
+        self.blobs.join(id.to_string()).join(name)
+    }
+
+    /// Store an application and all its scans durably, in one step. When this returns `Ok`,
+    /// a power cut cannot lose it; when it returns `Err`, nothing of it was stored.
+    pub fn submit(&mut self, app: NewApplication, now: OffsetDateTime) -> Result<Submitted> {
+        let mut seen = HashSet::new();
+        for scan in &app.scans {
+            if !county_api::is_valid_attachment_name(&scan.name) {
+                return Err(OutboxError::BadName(scan.name.clone()));
+            }
+            if !seen.insert(scan.name.as_str()) {
+                return Err(OutboxError::DuplicateName(scan.name.clone()));
+            }
+        }
+        let exists: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM applications WHERE id = ?1)",
+            [app.id.to_string()],
+            |r| r.get(0),
+        )?;
+        let dir = self.blobs.join(app.id.to_string());
+        // `create_dir` (not `_all`) also refuses a directory another process is filling now.
+        if exists || dir.exists() {
+            return Err(OutboxError::AlreadyExists(app.id));
+        }
+        let written = write_blobs(&dir, &self.blobs, &app.scans);
+        let hashes = match written {
+            Ok(h) => h,
+            Err(e) => {
+                let _ = fs::remove_dir_all(&dir);
+                return Err(e);
+            }
+        };
+        let tracking = tracking_number(&app.id, now.date());
+        match self.insert(&app, &tracking, &hashes, now) {
+            Ok(()) => Ok(Submitted {
+                id: app.id,
+                tracking_number: tracking,
+            }),
+            Err(e) => {
+                let _ = fs::remove_dir_all(&dir);
+                Err(e)
+            }
+        }
+    }
+
+    fn insert(
+        &mut self,
+        app: &NewApplication,
+        tracking: &str,
+        hashes: &[String],
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        let fields = serde_json::to_string(&app.fields)
+            .map_err(|e| OutboxError::Corrupt(format!("fields: {e}")))?;
+        let at = rfc3339(now);
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO applications (id, tracking_number, service, service_version,
+                submitted_at, fields_json, masked_name, state, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?5)",
+            params![
+                app.id.to_string(),
+                tracking,
+                app.service,
+                app.service_version,
+                at,
+                fields,
+                app.masked_name,
+                AppState::Queued.as_str()
+            ],
+        )?;
+        for (scan, sha) in app.scans.iter().zip(hashes) {
+            tx.execute(
+                "INSERT INTO attachments (application_id, name, scan, content_type, size, sha256)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    app.id.to_string(),
+                    scan.name,
+                    scan.scan,
+                    scan.content_type,
+                    scan.bytes.len() as i64,
+                    sha
+                ],
+            )?;
+        }
+        event(&tx, &app.id, None, AppState::Queued, &at, None)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Counts by state and the health figures.
+    pub fn status(&self, now: OffsetDateTime) -> Result<Status> {
+        let mut counts: BTreeMap<AppState, u64> = AppState::ALL.iter().map(|s| (*s, 0)).collect();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT state, COUNT(*) FROM applications GROUP BY state")?;
+        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+            let (state, n) = row?;
+            *counts.entry(parse_state(&state)?).or_default() += n as u64;
+        }
+        let oldest: Option<String> = self.conn.query_row(
+            "SELECT MIN(submitted_at) FROM applications WHERE state IN ('queued', 'sending')",
+            [],
+            |r| r.get(0),
+        )?;
+        let oldest_waiting_secs = match oldest {
+            Some(s) => Some((now - parse_time(&s)?).whole_seconds().max(0) as u64),
+            None => None,
+        };
+        let bytes_waiting: i64 = self.conn.query_row(
+            "SELECT COALESCE(SUM(t.size - t.acked), 0) FROM attachments t
+             JOIN applications a ON a.id = t.application_id
+             WHERE a.state IN ('queued', 'sending')",
+            [],
+            |r| r.get(0),
+        )?;
+        let last_contact = match self.get_state("last_contact")? {
+            Some(s) => Some(parse_time(&s)?),
+            None => None,
+        };
+        Ok(Status {
+            counts,
+            oldest_waiting_secs,
+            last_contact,
+            bytes_waiting: bytes_waiting.max(0) as u64,
+            last_error: self.get_state("last_error")?,
+        })
+    }
+
+    /// The most recently changed applications, newest first.
+    pub fn recent(&self, limit: u32) -> Result<Vec<Summary>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, tracking_number, service, masked_name, state, outcome, reason, updated_at
+             FROM applications ORDER BY updated_at DESC, id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, Option<String>>(5)?,
+                r.get::<_, Option<String>>(6)?,
+                r.get::<_, String>(7)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, tracking_number, service, masked_name, state, outcome, reason, updated) =
+                row?;
+            out.push(Summary {
+                id: parse_id(&id)?,
+                tracking_number,
+                service,
+                masked_name,
+                state: parse_state(&state)?,
+                outcome,
+                reason,
+                updated_at: parse_time(&updated)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The oldest application that still has something to send and whose backoff has passed.
+    pub fn next_due(&self, now: OffsetDateTime) -> Result<Option<Outgoing>> {
+        let id: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT id FROM applications
+                 WHERE state IN ('queued', 'sending') AND next_attempt_ms <= ?1
+                 ORDER BY submitted_at, id LIMIT 1",
+                [unix_ms(now)],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match id {
+            Some(id) => self.outgoing(&parse_id(&id)?).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Everything the sync engine needs to send one application.
+    pub fn outgoing(&self, id: &Uuid) -> Result<Outgoing> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT tracking_number, service, service_version, submitted_at, fields_json,
+                        state, attempts
+                 FROM applications WHERE id = ?1",
+                [id.to_string()],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, u32>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, String>(5)?,
+                        r.get::<_, u32>(6)?,
+                    ))
+                },
+            )
+            .optional()?
+            .ok_or(OutboxError::NotFound(*id))?;
+        let (tracking_number, service, service_version, submitted_at, fields, state, attempts) =
+            row;
+        let fields = serde_json::from_str(&fields)
+            .map_err(|e| OutboxError::Corrupt(format!("fields of {id}: {e}")))?;
+        let mut stmt = self.conn.prepare(
+            "SELECT name, scan, content_type, size, sha256 FROM attachments
+             WHERE application_id = ?1 ORDER BY rowid",
+        )?;
+        let attachments = stmt
+            .query_map([id.to_string()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })?
+            .map(|row| {
+                let (name, scan, content_type, size, sha256) = row?;
+                Ok(OutgoingAttachment {
+                    path: self.blob_path(id, &name),
+                    name,
+                    scan,
+                    content_type,
+                    size: size.max(0) as u64,
+                    sha256,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Outgoing {
+            id: *id,
+            tracking_number,
+            service,
+            service_version,
+            submitted_at: parse_time(&submitted_at)?,
+            fields,
+            state: parse_state(&state)?,
+            attempts,
+            attachments,
+        })
+    }
+
+    /// Move an application to `to`, recording the event. Moving to the state it is already
+    /// in is a no-op (a retried step after a crash).
+    pub fn transition(
+        &mut self,
+        id: &Uuid,
+        to: AppState,
+        detail: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let from = current_state(&tx, id)?;
+        if from == to && to != AppState::Decided {
+            return Ok(());
+        }
+        if !from.can_go_to(to) {
+            return Err(OutboxError::BadTransition { id: *id, from, to });
+        }
+        let at = rfc3339(now);
+        tx.execute(
+            "UPDATE applications SET state = ?2, updated_at = ?3, last_error = NULL,
+                 attempts = CASE WHEN ?2 IN ('queued', 'sending') THEN attempts ELSE 0 END
+             WHERE id = ?1",
+            params![id.to_string(), to.as_str(), at],
+        )?;
+        event(&tx, id, Some(from), to, &at, detail)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Record a county decision: `outcome` is `approved`, `rejected` or `more_papers` (state
+    /// `decided`), or `ready` (state `ready`).
+    pub fn apply_decision(
+        &mut self,
+        id: &Uuid,
+        outcome: &str,
+        reason: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        let to = if outcome == "ready" {
+            AppState::Ready
+        } else {
+            AppState::Decided
+        };
+        let tx = self.conn.transaction()?;
+        let from = current_state(&tx, id)?;
+        if from == to && to == AppState::Ready {
+            return Ok(());
+        }
+        // A decision can overtake our own delivery bookkeeping (we crashed after the county
+        // took the last chunk): the county's word settles it.
+        if !(from.can_go_to(to) || from == AppState::Sending) {
+            return Err(OutboxError::BadTransition { id: *id, from, to });
+        }
+        let at = rfc3339(now);
+        tx.execute(
+            "UPDATE applications SET state = ?2, updated_at = ?3,
+                 outcome = CASE WHEN ?4 = 'ready' THEN outcome ELSE ?4 END,
+                 reason = CASE WHEN ?4 = 'ready' THEN reason ELSE ?5 END
+             WHERE id = ?1",
+            params![id.to_string(), to.as_str(), at, outcome, reason],
+        )?;
+        event(&tx, id, Some(from), to, &at, Some(outcome))?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Remember how much of an attachment the county has acknowledged.
+    pub fn set_acked(&mut self, id: &Uuid, name: &str, acked: u64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE attachments SET acked = ?3 WHERE application_id = ?1 AND name = ?2",
+            params![id.to_string(), name, acked as i64],
+        )?;
+        Ok(())
+    }
+
+    /// A send attempt failed; try again no earlier than `next_attempt`.
+    pub fn record_failure(
+        &mut self,
+        id: &Uuid,
+        error: &str,
+        next_attempt: OffsetDateTime,
+    ) -> Result<u32> {
+        self.conn.execute(
+            "UPDATE applications SET attempts = attempts + 1, next_attempt_ms = ?2, last_error = ?3
+             WHERE id = ?1",
+            params![id.to_string(), unix_ms(next_attempt), error],
+        )?;
+        self.set_state("last_error", error)?;
+        Ok(self.conn.query_row(
+            "SELECT attempts FROM applications WHERE id = ?1",
+            [id.to_string()],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// The county answered: remember when, and clear the last error.
+    pub fn record_contact(&mut self, now: OffsetDateTime) -> Result<()> {
+        self.set_state("last_contact", &rfc3339(now))?;
+        self.conn
+            .execute("DELETE FROM sync_state WHERE key = 'last_error'", [])?;
+        Ok(())
+    }
+
+    /// A link-level failure that is not tied to one application.
+    pub fn record_link_error(&mut self, error: &str) -> Result<()> {
+        self.set_state("last_error", error)
+    }
+
+    /// The last decision cursor applied.
+    pub fn decision_cursor(&self) -> Result<u64> {
+        Ok(self
+            .get_state("decision_cursor")?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0))
+    }
+
+    pub fn set_decision_cursor(&mut self, cursor: u64) -> Result<()> {
+        self.set_state("decision_cursor", &cursor.to_string())
+    }
+
+    /// The event log of one application, oldest first: (time, from, to, detail).
+    pub fn events(&self, id: &Uuid) -> Result<Vec<(String, Option<String>, String, Option<String>)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT at, from_state, to_state, detail FROM events
+             WHERE application_id = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([id.to_string()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn get_state(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM sync_state WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    fn set_state(&self, key: &str, value: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO sync_state (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+}
+
+fn current_state(tx: &Transaction<'_>, id: &Uuid) -> Result<AppState> {
+    let s: String = tx
+        .query_row(
+            "SELECT state FROM applications WHERE id = ?1",
+            [id.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?
+        .ok_or(OutboxError::NotFound(*id))?;
+    parse_state(&s)
+}
+
+fn event(
+    tx: &Transaction<'_>,
+    id: &Uuid,
+    from: Option<AppState>,
+    to: AppState,
+    at: &str,
+    detail: Option<&str>,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO events (application_id, at, from_state, to_state, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![id.to_string(), at, from.map(AppState::as_str), to.as_str(), detail],
+    )?;
+    Ok(())
+}
+
+/// Write every scan into `dir` and make them durable; returns their SHA-256 (hex).
+fn write_blobs(dir: &Path, parent: &Path, scans: &[NewScan]) -> Result<Vec<String>> {
+    fs::create_dir(dir).map_err(blob_err(dir))?;
+    let mut hashes = Vec::with_capacity(scans.len());
+    for scan in scans {
+        let path = dir.join(&scan.name);
+        let mut f = File::create(&path).map_err(blob_err(&path))?;
+        f.write_all(&scan.bytes).map_err(blob_err(&path))?;
+        f.sync_all().map_err(blob_err(&path))?;
+        hashes.push(hex::encode(Sha256::digest(&scan.bytes)));
+    }
+    sync_dir(dir).map_err(blob_err(dir))?;
+    sync_dir(parent).map_err(blob_err(parent))?;
+    Ok(hashes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-25 08:00 UTC);
+
+    fn sample(name: &str) -> NewApplication {
+        NewApplication {
+            id: Uuid::now_v7(),
+            service: "elderly-card".into(),
+            service_version: 1,
+            fields: BTreeMap::from([("applicant.name".into(), name.into())]),
+            masked_name: "张*".into(),
+            scans: vec![
+                NewScan {
+                    scan: "photo".into(),
+                    name: "photo.jpg".into(),
+                    content_type: "image/jpeg".into(),
+                    bytes: b"\xff\xd8photo".to_vec(),
+                },
+                NewScan {
+                    scan: "household_register".into(),
+                    name: "household_register.jpg".into(),
+                    content_type: "image/jpeg".into(),
+                    bytes: vec![7; 1000],
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn migrations_are_valid() {
+        migrations().validate().unwrap();
+    }
+
+    #[test]
+    fn submit_stores_everything_and_status_counts_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ob = Outbox::open(dir.path()).unwrap();
+        let app = sample("张三");
+        let done = ob.submit(app.clone(), NOW).unwrap();
+        assert_eq!(done.id, app.id);
+        let out = ob.outgoing(&app.id).unwrap();
+        assert_eq!(out.state, AppState::Queued);
+        assert_eq!(out.fields, app.fields);
+        assert_eq!(out.attachments.len(), 2);
+        assert_eq!(fs::read(&out.attachments[0].path).unwrap(), b"\xff\xd8photo");
+        assert_eq!(
+            out.attachments[1].sha256,
+            hex::encode(Sha256::digest(vec![7u8; 1000]))
+        );
+        let st = ob.status(NOW + time::Duration::seconds(90)).unwrap();
+        assert_eq!(st.counts[&AppState::Queued], 1);
+        assert_eq!(st.counts[&AppState::Delivered], 0);
+        assert_eq!(st.oldest_waiting_secs, Some(90));
+        assert_eq!(st.bytes_waiting, 1007);
+        assert_eq!(st.last_contact, None);
+    }
+
+    #[test]
+    fn a_rejected_submission_leaves_no_trace() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ob = Outbox::open(dir.path()).unwrap();
+        let mut app = sample("李四");
+        app.scans[1].name = "photo.jpg".into();
+        assert!(matches!(
+            ob.submit(app.clone(), NOW),
+            Err(OutboxError::DuplicateName(_))
+        ));
+        app.scans[1].name = "../escape".into();
+        assert!(matches!(ob.submit(app.clone(), NOW), Err(OutboxError::BadName(_))));
+        // The same id twice: the second insert fails and must not delete the first's scans.
+        let ok = sample("王五");
+        ob.submit(ok.clone(), NOW).unwrap();
+        let mut dup = sample("王五");
+        dup.id = ok.id;
+        dup.scans.truncate(1);
+        assert!(matches!(ob.submit(dup, NOW), Err(OutboxError::AlreadyExists(_))));
+        assert_eq!(ob.status(NOW).unwrap().counts[&AppState::Queued], 1);
+        assert!(ob.blob_path(&ok.id, "household_register.jpg").exists());
+    }
+
+    #[test]
+    fn orphan_blobs_of_an_uncommitted_submission_are_removed_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let kept = {
+            let mut ob = Outbox::open(dir.path()).unwrap();
+            ob.submit(sample("甲"), NOW).unwrap().id
+        };
+        // What a power cut between writing the scans and the commit leaves behind.
+        let orphan = dir.path().join("blobs").join(Uuid::now_v7().to_string());
+        fs::create_dir_all(&orphan).unwrap();
+        fs::write(orphan.join("x.jpg"), b"half").unwrap();
+        let ob = Outbox::open(dir.path()).unwrap();
+        assert!(!orphan.exists());
+        assert!(ob.blob_path(&kept, "photo.jpg").exists());
+    }
+
+    #[test]
+    fn transitions_are_logged_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ob = Outbox::open(dir.path()).unwrap();
+        let id = ob.submit(sample("甲"), NOW).unwrap().id;
+        ob.transition(&id, AppState::Sending, None, NOW).unwrap();
+        ob.transition(&id, AppState::Sending, None, NOW).unwrap();
+        assert!(matches!(
+            ob.transition(&id, AppState::HandedOver, None, NOW),
+            Err(OutboxError::BadTransition { .. })
+        ));
+        ob.transition(&id, AppState::Delivered, None, NOW).unwrap();
+        ob.apply_decision(&id, "approved", None, NOW).unwrap();
+        ob.apply_decision(&id, "ready", None, NOW).unwrap();
+        ob.apply_decision(&id, "ready", None, NOW).unwrap();
+        let to: Vec<String> = ob.events(&id).unwrap().into_iter().map(|e| e.2).collect();
+        assert_eq!(to, ["queued", "sending", "delivered", "decided", "ready"]);
+        let row = &ob.recent(10).unwrap()[0];
+        assert_eq!(row.state, AppState::Ready);
+        assert_eq!(row.outcome.as_deref(), Some("approved"));
+    }
+
+    #[test]
+    fn backoff_hides_an_application_until_its_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ob = Outbox::open(dir.path()).unwrap();
+        let id = ob.submit(sample("甲"), NOW).unwrap().id;
+        assert_eq!(ob.next_due(NOW).unwrap().map(|o| o.id), Some(id));
+        let later = NOW + time::Duration::seconds(30);
+        assert_eq!(ob.record_failure(&id, "county unreachable", later).unwrap(), 1);
+        assert_eq!(ob.next_due(NOW).unwrap(), None);
+        assert_eq!(ob.next_due(later).unwrap().map(|o| o.id), Some(id));
+        assert_eq!(
+            ob.status(NOW).unwrap().last_error.as_deref(),
+            Some("county unreachable")
+        );
+        ob.record_contact(later).unwrap();
+        let st = ob.status(later).unwrap();
+        assert_eq!(st.last_error, None);
+        assert_eq!(st.last_contact, Some(later));
+    }
+}

@@ -1,0 +1,457 @@
+//! The sync engine: forwards the outbox to the county and brings decisions back.
+//!
+//! One round ([`Link::sync_once`]):
+//! 1. For each application that is due (oldest first): `PUT` the small record first, so the
+//!    county sees it early; then upload each scan in chunks, starting at the offset the
+//!    county reports (so an interrupted upload resumes, never restarts); when the county says
+//!    the application is complete, mark it `delivered`.
+//! 2. Pull decisions after the stored cursor, apply them, store the cursor, acknowledge.
+//!
+//! What happens on bad answers:
+//! - Connect error, timeout, 5xx, 429, or a body that is not what the contract says: the
+//!   attempt fails, the application waits with exponential backoff, the round stops (the
+//!   link is down; trying the next application would fail the same way). Nothing is lost:
+//!   the outbox still holds everything and the next round resumes where the county left off.
+//! - A 4xx that says the application itself is unacceptable (`invalid_application`,
+//!   `conflict`): the application goes to `returned` with the county's reason for the
+//!   operator, and the round goes on with the next one.
+//! - `offset_mismatch`: resume at the county's offset. `checksum_mismatch`: resend the scan
+//!   from byte 0 once in this attempt; a second mismatch fails the attempt.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use county_api::{
+    AttachmentManifest, AttachmentStatus, DecisionAck, DecisionKind, DecisionPage, EnrolRequest,
+    EnrolResponse, ErrorBody, ErrorCode, Provisioning, SubmissionReceipt, SubmitApplication,
+    paths,
+};
+use reqwest::{Method, StatusCode};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use tokio::sync::{Notify, watch};
+
+use crate::backoff;
+use crate::outbox::{Outbox, OutboxError, Outgoing, OutgoingAttachment};
+use crate::state::AppState;
+
+/// Bytes per `PATCH`. Small enough that a drop on a slow 3G link loses little.
+pub const CHUNK_BYTES: usize = 256 * 1024;
+
+/// Why a round with the county stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error("the county cannot be reached: {0}")]
+    Unreachable(String),
+    #[error("the county is busy or failing (HTTP {status}): {message}")]
+    Server { status: u16, message: String },
+    #[error("the county's answer could not be understood: {0}")]
+    Garbage(String),
+    #[error("the county refused the request (HTTP {status}): {}", .body.message)]
+    Refused { status: u16, body: ErrorBody },
+    #[error(transparent)]
+    Outbox(#[from] OutboxError),
+    #[error("a stored scan could not be read: {0}")]
+    Scan(std::io::Error),
+}
+
+impl LinkError {
+    /// Trying the same thing later may work.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            LinkError::Unreachable(_)
+            | LinkError::Server { .. }
+            | LinkError::Garbage(_)
+            | LinkError::Scan(_) => true,
+            LinkError::Refused { body, .. } => body.retryable,
+            LinkError::Outbox(_) => false,
+        }
+    }
+
+    /// The county says this application will never be accepted as it is.
+    fn returns_application(&self) -> bool {
+        matches!(
+            self,
+            LinkError::Refused { body, .. }
+                if matches!(body.code, ErrorCode::InvalidApplication | ErrorCode::Conflict)
+        )
+    }
+}
+
+/// What one round achieved.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    pub delivered: u32,
+    pub returned: u32,
+    pub decisions: u32,
+}
+
+/// The station's connection to its county: base URL plus the station credential.
+#[derive(Clone)]
+pub struct Link {
+    client: reqwest::Client,
+    base: String,
+    credential: String,
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(60))
+        .user_agent(concat!("village-kiosk/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_default()
+}
+
+fn lock(outbox: &Mutex<Outbox>) -> MutexGuard<'_, Outbox> {
+    // The outbox's state lives in SQLite; a panic elsewhere cannot leave it half-written.
+    outbox.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+fn transport(e: reqwest::Error) -> LinkError {
+    if e.is_decode() || e.is_body() {
+        LinkError::Garbage(e.to_string())
+    } else {
+        LinkError::Unreachable(e.to_string())
+    }
+}
+
+/// Turn a non-success answer into the right error.
+async fn failure(resp: reqwest::Response) -> LinkError {
+    let status = resp.status();
+    let text = resp.text().await.unwrap_or_default();
+    let body: Option<ErrorBody> = serde_json::from_str(&text).ok();
+    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+        let message = body.map(|b| b.message).unwrap_or_else(|| snippet(&text));
+        return LinkError::Server {
+            status: status.as_u16(),
+            message,
+        };
+    }
+    match body {
+        Some(body) if status.is_client_error() => LinkError::Refused {
+            status: status.as_u16(),
+            body,
+        },
+        _ => LinkError::Garbage(format!("HTTP {status}: {}", snippet(&text))),
+    }
+}
+
+fn snippet(text: &str) -> String {
+    let s: String = text.chars().take(120).collect();
+    if s.is_empty() { "(empty body)".into() } else { s }
+}
+
+async fn json<T: serde::de::DeserializeOwned>(resp: reqwest::Response) -> Result<T, LinkError> {
+    let bytes = resp.bytes().await.map_err(transport)?;
+    serde_json::from_slice(&bytes).map_err(|e| LinkError::Garbage(format!("{e}: {}", snippet(&String::from_utf8_lossy(&bytes)))))
+}
+
+/// Exchange the provisioning file's one-time token for the station's credential.
+pub async fn enrol(prov: &Provisioning) -> Result<EnrolResponse, LinkError> {
+    let url = format!("{}{}", prov.county_url.trim_end_matches('/'), paths::ENROL);
+    let resp = client()
+        .post(url)
+        .json(&EnrolRequest {
+            station_id: prov.station_id.clone(),
+            enrolment_token: prov.enrolment_token.clone(),
+        })
+        .send()
+        .await
+        .map_err(transport)?;
+    if !resp.status().is_success() {
+        return Err(failure(resp).await);
+    }
+    json(resp).await
+}
+
+impl Link {
+    pub fn new(county_url: &str, credential: &str) -> Link {
+        Link {
+            client: client(),
+            base: county_url.trim_end_matches('/').to_string(),
+            credential: credential.to_string(),
+        }
+    }
+
+    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{}", self.base, path))
+            .bearer_auth(&self.credential)
+    }
+
+    /// Send what is due, then pull decisions. Stops at the first link-level failure.
+    pub async fn sync_once(&self, outbox: &Mutex<Outbox>) -> Result<SyncReport, LinkError> {
+        let mut report = SyncReport::default();
+        loop {
+            let due = lock(outbox).next_due(now())?;
+            let Some(app) = due else { break };
+            match self.send(outbox, &app).await {
+                Ok(()) => {
+                    let mut ob = lock(outbox);
+                    ob.transition(&app.id, AppState::Delivered, None, now())?;
+                    ob.record_contact(now())?;
+                    report.delivered += 1;
+                    tracing::info!(tracking = %app.tracking_number, "delivered to the county");
+                }
+                Err(e) if e.returns_application() => {
+                    let reason = match &e {
+                        LinkError::Refused { body, .. } => format!("{} / {}", body.message_zh, body.message),
+                        other => other.to_string(),
+                    };
+                    let mut ob = lock(outbox);
+                    ob.transition(&app.id, AppState::Returned, Some(&reason), now())?;
+                    ob.record_contact(now())?;
+                    report.returned += 1;
+                    tracing::warn!(tracking = %app.tracking_number, "the county returned the application");
+                }
+                Err(e) => {
+                    let wait = backoff::delay(app.attempts, rand::random::<f64>());
+                    let next = now() + wait;
+                    lock(outbox).record_failure(&app.id, &e.to_string(), next)?;
+                    tracing::info!(tracking = %app.tracking_number, error = %e, retry_in = ?wait, "send failed; will retry");
+                    return Err(e);
+                }
+            }
+        }
+        report.decisions = self.pull_decisions(outbox).await?;
+        Ok(report)
+    }
+
+    async fn send(&self, outbox: &Mutex<Outbox>, app: &Outgoing) -> Result<(), LinkError> {
+        if app.state == AppState::Queued {
+            lock(outbox).transition(&app.id, AppState::Sending, None, now())?;
+        }
+        let record = SubmitApplication {
+            application_id: app.id,
+            tracking_number: app.tracking_number.clone(),
+            service: app.service.clone(),
+            service_version: app.service_version,
+            submitted_at: app.submitted_at.format(&Rfc3339).unwrap_or_default(),
+            fields: app.fields.clone(),
+            attachments: app
+                .attachments
+                .iter()
+                .map(|a| AttachmentManifest {
+                    name: a.name.clone(),
+                    scan: a.scan.clone(),
+                    content_type: a.content_type.clone(),
+                    size: a.size,
+                    sha256: a.sha256.clone(),
+                })
+                .collect(),
+        };
+        let resp = self
+            .request(Method::PUT, &paths::application(&app.id))
+            .json(&record)
+            .send()
+            .await
+            .map_err(transport)?;
+        if !resp.status().is_success() {
+            return Err(failure(resp).await);
+        }
+        let receipt: SubmissionReceipt = json(resp).await?;
+        lock(outbox).record_contact(now())?;
+        for att in &app.attachments {
+            let status = receipt.attachments.iter().find(|s| s.name == att.name);
+            let (received, complete) = status.map_or((0, false), |s| (s.received, s.complete));
+            if !complete {
+                self.upload(outbox, app, att, received).await?;
+            }
+            lock(outbox).set_acked(&app.id, &att.name, att.size)?;
+        }
+        let resp = self
+            .request(Method::GET, &paths::application(&app.id))
+            .send()
+            .await
+            .map_err(transport)?;
+        if !resp.status().is_success() {
+            return Err(failure(resp).await);
+        }
+        let receipt: SubmissionReceipt = json(resp).await?;
+        if receipt.complete {
+            Ok(())
+        } else {
+            Err(LinkError::Garbage(
+                "the county took every scan but does not report the application complete".into(),
+            ))
+        }
+    }
+
+    /// Upload one scan from `offset` to its end, chunk by chunk.
+    async fn upload(
+        &self,
+        outbox: &Mutex<Outbox>,
+        app: &Outgoing,
+        att: &OutgoingAttachment,
+        mut offset: u64,
+    ) -> Result<(), LinkError> {
+        let mut file = std::fs::File::open(&att.path).map_err(LinkError::Scan)?;
+        let mut restarted = false;
+        let path = paths::attachment(&app.id, &att.name);
+        loop {
+            if offset >= att.size && att.size > 0 {
+                // Everything sent but not confirmed complete: ask where the county stands.
+                let resp = self
+                    .request(Method::GET, &path)
+                    .send()
+                    .await
+                    .map_err(transport)?;
+                if !resp.status().is_success() {
+                    return Err(failure(resp).await);
+                }
+                let st: AttachmentStatus = json(resp).await?;
+                if st.complete {
+                    return Ok(());
+                }
+                offset = st.received;
+                if offset >= att.size {
+                    return Err(LinkError::Garbage(format!(
+                        "the county holds all of {} but has not completed it",
+                        att.name
+                    )));
+                }
+            }
+            let len = (att.size - offset).min(CHUNK_BYTES as u64) as usize;
+            let mut chunk = vec![0u8; len];
+            file.seek(SeekFrom::Start(offset)).map_err(LinkError::Scan)?;
+            file.read_exact(&mut chunk).map_err(LinkError::Scan)?;
+            let resp = self
+                .request(Method::PATCH, &path)
+                .header(county_api::UPLOAD_OFFSET_HEADER, offset.to_string())
+                .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                .body(chunk)
+                .send()
+                .await
+                .map_err(transport)?;
+            if resp.status().is_success() {
+                let st: AttachmentStatus = json(resp).await?;
+                lock(outbox).set_acked(&app.id, &att.name, st.received)?;
+                if st.complete {
+                    return Ok(());
+                }
+                if st.received <= offset {
+                    return Err(LinkError::Garbage(format!(
+                        "the county did not advance {} past byte {offset}",
+                        att.name
+                    )));
+                }
+                offset = st.received;
+                continue;
+            }
+            match failure(resp).await {
+                LinkError::Refused { body, .. }
+                    if body.code == ErrorCode::OffsetMismatch && body.expected_offset.is_some() =>
+                {
+                    offset = body.expected_offset.unwrap_or(0);
+                }
+                LinkError::Refused { body, .. }
+                    if body.code == ErrorCode::ChecksumMismatch && !restarted =>
+                {
+                    tracing::warn!(scan = %att.name, "the county saw a corrupted scan; sending it again");
+                    restarted = true;
+                    offset = 0;
+                }
+                other => return Err(other),
+            }
+        }
+    }
+
+    /// Fetch decisions after the stored cursor and apply them. Returns how many were applied.
+    pub async fn pull_decisions(&self, outbox: &Mutex<Outbox>) -> Result<u32, LinkError> {
+        let mut applied = 0;
+        loop {
+            let after = lock(outbox).decision_cursor()?;
+            let resp = self
+                .request(Method::GET, paths::DECISIONS)
+                .query(&[("after", after)])
+                .send()
+                .await
+                .map_err(transport)?;
+            if !resp.status().is_success() {
+                return Err(failure(resp).await);
+            }
+            let page: DecisionPage = json(resp).await?;
+            {
+                let mut ob = lock(outbox);
+                for d in &page.decisions {
+                    let outcome = match d.kind {
+                        DecisionKind::Approve => "approved",
+                        DecisionKind::Reject => "rejected",
+                        DecisionKind::MorePapers => "more_papers",
+                        DecisionKind::Ready => "ready",
+                    };
+                    match ob.apply_decision(&d.application_id, outcome, d.reason.as_deref(), now())
+                    {
+                        Ok(()) => applied += 1,
+                        // One odd decision must not block the stream: note it and go on.
+                        Err(e @ (OutboxError::NotFound(_) | OutboxError::BadTransition { .. })) => {
+                            tracing::warn!(tracking = %d.tracking_number, error = %e, "decision not applied");
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                if page.next_cursor > after {
+                    ob.set_decision_cursor(page.next_cursor)?;
+                }
+                ob.record_contact(now())?;
+            }
+            if page.next_cursor > after {
+                let resp = self
+                    .request(Method::POST, paths::DECISIONS_ACK)
+                    .json(&DecisionAck {
+                        cursor: page.next_cursor,
+                    })
+                    .send()
+                    .await
+                    .map_err(transport)?;
+                if !resp.status().is_success() {
+                    return Err(failure(resp).await);
+                }
+            }
+            if !page.more || page.next_cursor <= after {
+                return Ok(applied);
+            }
+        }
+    }
+
+    /// Run rounds until `shutdown` turns true: after a good round wait `poll` (or until
+    /// `wake` is notified, e.g. by a new submission); after a failed one back off.
+    pub async fn run(
+        self,
+        outbox: Arc<Mutex<Outbox>>,
+        wake: Arc<Notify>,
+        poll: Duration,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let mut failures = 0u32;
+        while !*shutdown.borrow() {
+            let wait = match self.sync_once(&outbox).await {
+                Ok(report) => {
+                    failures = 0;
+                    if report != SyncReport::default() {
+                        tracing::debug!(?report, "sync round");
+                    }
+                    poll
+                }
+                Err(e) => {
+                    if let Err(e2) = lock(&outbox).record_link_error(&e.to_string()) {
+                        tracing::error!(error = %e2, "could not record the link error");
+                    }
+                    failures = failures.saturating_add(1);
+                    backoff::delay(failures, rand::random::<f64>()).min(poll.max(backoff::BASE) * 30)
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = wake.notified() => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+}
