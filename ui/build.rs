@@ -1,0 +1,12 @@
+//! Compiles the Slint pages under `ui/` into Rust.
+
+fn main() {
+    let config = slint_build::CompilerConfiguration::new()
+        // A kiosk is always in daylight at a counter: the light Fluent style, whatever the OS says.
+        .with_style("fluent-light".into())
+        // Element names for `i_slint_backend_testing::ElementHandle` (tests/render.rs drives
+        // the pages by accessible label); costs a few strings in the binary.
+        .with_debug_info(true);
+    slint_build::compile_with_config("ui/app.slint", config)
+        .expect("the Slint pages under ui/ should compile");
+}

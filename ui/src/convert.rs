@@ -1,0 +1,715 @@
+//! Pure conversions between the firmware's view types and the structs of `ui/api.slint`.
+//!
+//! Everything the screen says that depends on data (counts, fallbacks, which options a choice
+//! shows, which error goes where) is decided here, so it can be tested without a window.
+
+use std::time::Duration;
+
+use slint::{Model, ModelRc, SharedString, VecModel};
+
+use crate::generated as g;
+use crate::view::{
+    BoardRow, BoardState, FieldErrorView, FieldKindView, FormView, MessageKind, ReceiptView,
+    ScanView, ServiceTile, StatusView, UiEvent,
+};
+
+/// Choices with at most this many options are shown as buttons side by side.
+const INLINE_CHOICES: usize = 4;
+
+/// How long a banner stays up: errors longer, so a slow reader can finish.
+pub(crate) fn banner_duration(kind: MessageKind) -> Duration {
+    match kind {
+        MessageKind::Info => Duration::from_secs(4),
+        MessageKind::Warning => Duration::from_secs(7),
+        MessageKind::Error => Duration::from_secs(10),
+    }
+}
+
+/// After this long without an answer from the firmware, Submit can be pressed again.
+pub(crate) const SUBMIT_GUARD: Duration = Duration::from_secs(8);
+
+/// The prefix of error ids that point at a paper instead of a field.
+const SCAN_ERROR_PREFIX: &str = "scans.";
+
+fn s(text: &str) -> SharedString {
+    SharedString::from(text)
+}
+
+fn strings(items: impl IntoIterator<Item = String>) -> ModelRc<SharedString> {
+    ModelRc::new(VecModel::from(
+        items
+            .into_iter()
+            .map(SharedString::from)
+            .collect::<Vec<_>>(),
+    ))
+}
+
+pub(crate) fn service_tiles(services: &[ServiceTile]) -> Vec<g::ServiceTileData> {
+    services
+        .iter()
+        .map(|t| g::ServiceTileData {
+            id: s(&t.id),
+            title_zh: s(&t.title_zh),
+            title_en: s(&t.title_en),
+            summary_zh: s(&t.summary_zh),
+            summary_en: s(&t.summary_en),
+        })
+        .collect()
+}
+
+pub(crate) fn status(v: &StatusView) -> g::StatusData {
+    let (station_zh, station_en) = if v.station_zh.is_empty() && v.station_en.is_empty() {
+        (
+            "为民服务站".to_owned(),
+            "Village service station".to_owned(),
+        )
+    } else {
+        (v.station_zh.clone(), v.station_en.clone())
+    };
+    let (waiting_zh, waiting_en) = match v.waiting {
+        0 => (
+            "全部已发送".to_owned(),
+            "Nothing waiting to send".to_owned(),
+        ),
+        n => (format!("待发送 {n} 份"), format!("{n} waiting to send")),
+    };
+    let (contact_zh, contact_en) = if v.last_contact_zh.is_empty() && v.last_contact_en.is_empty() {
+        (
+            "尚未联系县平台".to_owned(),
+            "No contact with the county yet".to_owned(),
+        )
+    } else {
+        (
+            format!("上次联系 {}", v.last_contact_zh),
+            format!("Last contact {}", v.last_contact_en),
+        )
+    };
+    g::StatusData {
+        station_zh: station_zh.into(),
+        station_en: station_en.into(),
+        link_up: v.link_up,
+        waiting_zh: waiting_zh.into(),
+        waiting_en: waiting_en.into(),
+        waiting_attention: v.waiting > 0,
+        contact_zh: contact_zh.into(),
+        contact_en: contact_en.into(),
+        demo: v.demo,
+    }
+}
+
+pub(crate) fn row_state(state: BoardState) -> g::RowState {
+    match state {
+        BoardState::Waiting => g::RowState::Waiting,
+        BoardState::Sending => g::RowState::Sending,
+        BoardState::Delivered => g::RowState::Delivered,
+        BoardState::Decided => g::RowState::Decided,
+        BoardState::Rejected => g::RowState::Rejected,
+        BoardState::Ready => g::RowState::Ready,
+        BoardState::HandedOver => g::RowState::HandedOver,
+        BoardState::Problem => g::RowState::Problem,
+    }
+}
+
+pub(crate) fn board_rows(rows: &[BoardRow]) -> Vec<g::BoardRowData> {
+    rows.iter()
+        .map(|r| g::BoardRowData {
+            tracking_number: s(&r.tracking_number),
+            service_zh: s(&r.service_zh),
+            service_en: s(&r.service_en),
+            masked_name: s(&r.masked_name),
+            state: row_state(r.state),
+            state_zh: s(&r.state_zh),
+            state_en: s(&r.state_en),
+            updated: s(&r.updated),
+        })
+        .collect()
+}
+
+/// Flattens the sections into one list of rows: a heading row per titled section, then its
+/// fields.
+pub(crate) fn form_rows(form: &FormView) -> Vec<g::FormRow> {
+    let mut rows = Vec::new();
+    for section in &form.sections {
+        if !section.label_zh.is_empty() || !section.label_en.is_empty() {
+            rows.push(g::FormRow {
+                kind: g::RowKind::Section,
+                id: SharedString::default(),
+                label_zh: s(&section.label_zh),
+                label_en: s(&section.label_en),
+                optional: section.optional,
+                ..Default::default()
+            });
+        }
+        for field in &section.fields {
+            let (input, placeholder) = match &field.kind {
+                FieldKindView::Text => (g::InputKind::Text, ""),
+                FieldKindView::Number => (g::InputKind::Number, ""),
+                FieldKindView::Date => (g::InputKind::Date, "YYYY-MM-DD"),
+                FieldKindView::Phone => (g::InputKind::Phone, ""),
+                FieldKindView::IdNumber => (g::InputKind::IdNumber, ""),
+                FieldKindView::Choice(_) => (g::InputKind::Choice, ""),
+            };
+            let options: &[(String, String)] = match &field.kind {
+                FieldKindView::Choice(options) => options,
+                _ => &[],
+            };
+            let choice_index = options
+                .iter()
+                .position(|(code, _)| *code == field.value)
+                .map_or(-1, index_i32);
+            rows.push(g::FormRow {
+                kind: g::RowKind::Field,
+                id: s(&field.id),
+                label_zh: s(&field.label_zh),
+                label_en: s(&field.label_en),
+                help_zh: s(&field.help_zh),
+                help_en: s(&field.help_en),
+                optional: false,
+                input,
+                required: field.required,
+                placeholder: s(placeholder),
+                value: s(&field.value),
+                choice_labels: strings(options.iter().map(|(_, label)| label.clone())),
+                choice_codes: strings(options.iter().map(|(code, _)| code.clone())),
+                choice_index,
+                inline_choice: !options.is_empty() && options.len() <= INLINE_CHOICES,
+                error_zh: SharedString::default(),
+                error_en: SharedString::default(),
+            });
+        }
+    }
+    rows
+}
+
+fn index_i32(index: usize) -> i32 {
+    i32::try_from(index).unwrap_or(-1)
+}
+
+pub(crate) fn scan_rows(scans: &[ScanView]) -> Vec<g::ScanRow> {
+    scans
+        .iter()
+        .map(|sc| g::ScanRow {
+            id: s(&sc.id),
+            label_zh: s(&sc.label_zh),
+            label_en: s(&sc.label_en),
+            required: sc.required,
+            captured: sc.captured,
+            ..Default::default()
+        })
+        .collect()
+}
+
+pub(crate) fn receipt(r: &ReceiptView) -> g::ReceiptData {
+    g::ReceiptData {
+        tracking_number: s(&r.tracking_number),
+        service_zh: s(&r.service_zh),
+        service_en: s(&r.service_en),
+        note_zh: s(&r.note_zh),
+        note_en: s(&r.note_en),
+    }
+}
+
+pub(crate) fn banner(zh: &str, en: &str, kind: MessageKind) -> g::BannerData {
+    g::BannerData {
+        visible: true,
+        kind: match kind {
+            MessageKind::Info => g::BannerKind::Info,
+            MessageKind::Warning => g::BannerKind::Warning,
+            MessageKind::Error => g::BannerKind::Error,
+        },
+        zh: s(zh),
+        en: s(en),
+    }
+}
+
+fn is_field(row: &g::FormRow, id: &str) -> bool {
+    row.kind == g::RowKind::Field && row.id == id
+}
+
+fn set_if_changed(slot: &mut SharedString, value: &str) -> bool {
+    if slot.as_str() == value {
+        false
+    } else {
+        *slot = s(value);
+        true
+    }
+}
+
+/// Sets field values by id, as a card tap does. A choice takes the option's code (or, failing
+/// that, its label); a value that is neither is ignored, as are unknown ids.
+/// Returns whether anything changed.
+pub(crate) fn fill_fields(rows: &mut [g::FormRow], values: &[(String, String)]) -> bool {
+    let mut changed = false;
+    for (id, value) in values {
+        let Some(row) = rows.iter_mut().find(|r| is_field(r, id)) else {
+            continue;
+        };
+        if row.input == g::InputKind::Choice {
+            let by_code = row.choice_codes.iter().position(|c| c == value.as_str());
+            let by_label = || row.choice_labels.iter().position(|l| l == value.as_str());
+            let Some(index) = by_code.or_else(by_label) else {
+                continue;
+            };
+            let code = row.choice_codes.row_data(index).unwrap_or_default();
+            changed |= set_if_changed(&mut row.value, &code);
+            let index = index_i32(index);
+            if row.choice_index != index {
+                row.choice_index = index;
+                changed = true;
+            }
+        } else {
+            changed |= set_if_changed(&mut row.value, value);
+        }
+    }
+    changed
+}
+
+/// The operator typed into a field. Keeps the row's value in step and says what to report.
+pub(crate) fn edit_field(rows: &mut [g::FormRow], id: &str, text: &str) -> Option<UiEvent> {
+    let row = rows.iter_mut().find(|r| is_field(r, id))?;
+    set_if_changed(&mut row.value, text);
+    Some(UiEvent::FieldEdited {
+        field_id: id.to_owned(),
+        value: text.to_owned(),
+    })
+}
+
+/// The operator picked option `index` of a choice: the value becomes the option's code.
+pub(crate) fn choose(rows: &mut [g::FormRow], id: &str, index: i32) -> Option<UiEvent> {
+    let row = rows.iter_mut().find(|r| is_field(r, id))?;
+    let code = row.choice_codes.row_data(usize::try_from(index).ok()?)?;
+    row.choice_index = index;
+    set_if_changed(&mut row.value, &code);
+    Some(UiEvent::FieldEdited {
+        field_id: id.to_owned(),
+        value: code.into(),
+    })
+}
+
+/// Every field's id and current value, in form order.
+pub(crate) fn form_values(rows: &[g::FormRow]) -> Vec<(String, String)> {
+    rows.iter()
+        .filter(|r| r.kind == g::RowKind::Field)
+        .map(|r| (r.id.to_string(), r.value.to_string()))
+        .collect()
+}
+
+/// Where a set of errors landed.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct ErrorPlacement {
+    /// Errors whose id matches no field or paper; shown above the fields.
+    pub general: Vec<g::ErrorText>,
+    /// How many errors there are in all.
+    pub count: usize,
+}
+
+/// Replaces all errors on the form: clears the old ones, puts each new one under its field or
+/// paper (the first message wins when one id has several), collects the rest.
+pub(crate) fn place_errors(
+    rows: &mut [g::FormRow],
+    scans: &mut [g::ScanRow],
+    errors: &[FieldErrorView],
+) -> ErrorPlacement {
+    for row in rows.iter_mut() {
+        row.error_zh = SharedString::default();
+        row.error_en = SharedString::default();
+    }
+    for scan in scans.iter_mut() {
+        scan.error_zh = SharedString::default();
+        scan.error_en = SharedString::default();
+    }
+    let mut placement = ErrorPlacement {
+        count: errors.len(),
+        ..Default::default()
+    };
+    for error in errors {
+        let slot = match error.field_id.strip_prefix(SCAN_ERROR_PREFIX) {
+            Some(scan_id) => scans
+                .iter_mut()
+                .find(|sc| sc.id == scan_id)
+                .map(|sc| (&mut sc.error_zh, &mut sc.error_en)),
+            None => None,
+        }
+        .or_else(|| {
+            rows.iter_mut()
+                .find(|r| is_field(r, &error.field_id))
+                .map(|r| (&mut r.error_zh, &mut r.error_en))
+        });
+        match slot {
+            Some((zh, en)) if zh.is_empty() && en.is_empty() => {
+                *zh = s(&error.message_zh);
+                *en = s(&error.message_en);
+            }
+            Some(_) => {}
+            None => placement.general.push(g::ErrorText {
+                zh: s(&error.message_zh),
+                en: s(&error.message_en),
+            }),
+        }
+    }
+    placement
+}
+
+/// The line beside Submit: how many things still need fixing.
+pub(crate) fn error_summary(count: usize) -> (String, String) {
+    match count {
+        0 => (String::new(), String::new()),
+        1 => ("有 1 处需要修改".to_owned(), "1 item to fix".to_owned()),
+        n => (format!("有 {n} 处需要修改"), format!("{n} items to fix")),
+    }
+}
+
+/// Marks a paper as scanned or not and sets (or clears) its note. A fresh scan also clears
+/// the paper's error. Returns whether the paper exists.
+pub(crate) fn set_scan_state(
+    scans: &mut [g::ScanRow],
+    id: &str,
+    captured: bool,
+    note: Option<(&str, &str)>,
+) -> bool {
+    let Some(scan) = scans.iter_mut().find(|sc| sc.id == id) else {
+        return false;
+    };
+    if captured && !scan.captured {
+        scan.error_zh = SharedString::default();
+        scan.error_en = SharedString::default();
+    }
+    scan.captured = captured;
+    let (zh, en) = note.unwrap_or(("", ""));
+    scan.note_zh = s(zh);
+    scan.note_en = s(en);
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::view::{FieldView, FormSection};
+
+    fn field(id: &str, kind: FieldKindView, value: &str) -> FieldView {
+        FieldView {
+            id: id.into(),
+            label_zh: format!("{id} 中文"),
+            label_en: format!("{id} en"),
+            help_zh: String::new(),
+            help_en: String::new(),
+            kind,
+            required: true,
+            value: value.into(),
+        }
+    }
+
+    fn choice(n: usize) -> FieldKindView {
+        FieldKindView::Choice(
+            (1..=n)
+                .map(|i| (format!("{i:02}"), format!("选项{i} Option {i}")))
+                .collect(),
+        )
+    }
+
+    fn form() -> FormView {
+        FormView {
+            service_id: "birth-permit".into(),
+            title_zh: "生育登记".into(),
+            title_en: "Birth registration".into(),
+            sections: vec![
+                FormSection {
+                    label_zh: "母亲".into(),
+                    label_en: "Mother".into(),
+                    optional: false,
+                    fields: vec![
+                        field("mother.name", FieldKindView::Text, ""),
+                        field("mother.gender", choice(2), "02"),
+                        field("mother.ethnicity", choice(56), ""),
+                        field("mother.birth", FieldKindView::Date, ""),
+                    ],
+                },
+                FormSection {
+                    label_zh: String::new(),
+                    label_en: String::new(),
+                    optional: true,
+                    fields: vec![field("sms", FieldKindView::Phone, "13800000000")],
+                },
+            ],
+            scans: vec![
+                ScanView {
+                    id: "mother-id".into(),
+                    label_zh: "母亲身份证".into(),
+                    label_en: "Mother's ID card".into(),
+                    required: true,
+                    captured: false,
+                },
+                ScanView {
+                    id: "photo".into(),
+                    label_zh: "照片".into(),
+                    label_en: "Photo".into(),
+                    required: false,
+                    captured: true,
+                },
+            ],
+        }
+    }
+
+    fn row<'a>(rows: &'a [g::FormRow], id: &str) -> &'a g::FormRow {
+        rows.iter().find(|r| is_field(r, id)).expect("row exists")
+    }
+
+    fn err(id: &str, zh: &str) -> FieldErrorView {
+        FieldErrorView {
+            field_id: id.into(),
+            message_zh: zh.into(),
+            message_en: format!("{zh} (en)"),
+        }
+    }
+
+    #[test]
+    fn form_is_flattened_with_a_heading_per_titled_section() {
+        let rows = form_rows(&form());
+        let shape: Vec<(g::RowKind, &str)> = rows.iter().map(|r| (r.kind, r.id.as_str())).collect();
+        assert_eq!(
+            shape,
+            vec![
+                (g::RowKind::Section, ""),
+                (g::RowKind::Field, "mother.name"),
+                (g::RowKind::Field, "mother.gender"),
+                (g::RowKind::Field, "mother.ethnicity"),
+                (g::RowKind::Field, "mother.birth"),
+                // The untitled section gets no heading.
+                (g::RowKind::Field, "sms"),
+            ]
+        );
+        assert_eq!(rows[0].label_zh, "母亲");
+    }
+
+    #[test]
+    fn field_kinds_map_to_inputs_and_hints() {
+        let rows = form_rows(&form());
+        let date = row(&rows, "mother.birth");
+        assert_eq!(date.input, g::InputKind::Date);
+        assert_eq!(date.placeholder, "YYYY-MM-DD");
+        assert_eq!(row(&rows, "sms").input, g::InputKind::Phone);
+        assert_eq!(row(&rows, "sms").placeholder, "");
+        assert_eq!(row(&rows, "sms").value, "13800000000");
+    }
+
+    #[test]
+    fn choices_show_labels_keep_codes_and_select_the_current_value() {
+        let rows = form_rows(&form());
+        let gender = row(&rows, "mother.gender");
+        assert_eq!(gender.input, g::InputKind::Choice);
+        assert_eq!(gender.choice_index, 1);
+        assert_eq!(gender.choice_labels.row_data(1).unwrap(), "选项2 Option 2");
+        assert_eq!(gender.choice_codes.row_data(1).unwrap(), "02");
+        assert!(gender.inline_choice, "two options sit side by side");
+        let ethnicity = row(&rows, "mother.ethnicity");
+        assert_eq!(ethnicity.choice_index, -1, "nothing chosen yet");
+        assert!(!ethnicity.inline_choice, "56 options open a picker");
+        assert!(!row(&rows, "mother.name").inline_choice);
+    }
+
+    #[test]
+    fn fill_sets_known_fields_and_ignores_the_rest() {
+        let mut rows = form_rows(&form());
+        let changed = fill_fields(
+            &mut rows,
+            &[
+                ("mother.name".into(), "玉罕".into()),
+                ("mother.ethnicity".into(), "17".into()),
+                ("no.such.field".into(), "x".into()),
+                ("mother.gender".into(), "not a code".into()),
+            ],
+        );
+        assert!(changed);
+        assert_eq!(row(&rows, "mother.name").value, "玉罕");
+        let ethnicity = row(&rows, "mother.ethnicity");
+        assert_eq!(
+            (ethnicity.value.as_str(), ethnicity.choice_index),
+            ("17", 16)
+        );
+        let gender = row(&rows, "mother.gender");
+        assert_eq!((gender.value.as_str(), gender.choice_index), ("02", 1));
+        assert!(!fill_fields(
+            &mut rows,
+            &[("mother.name".into(), "玉罕".into())]
+        ));
+    }
+
+    #[test]
+    fn fill_accepts_a_choice_label_when_no_code_matches() {
+        let mut rows = form_rows(&form());
+        fill_fields(
+            &mut rows,
+            &[("mother.gender".into(), "选项1 Option 1".into())],
+        );
+        let gender = row(&rows, "mother.gender");
+        assert_eq!((gender.value.as_str(), gender.choice_index), ("01", 0));
+    }
+
+    #[test]
+    fn edits_and_choices_become_field_events_with_codes() {
+        let mut rows = form_rows(&form());
+        assert_eq!(
+            edit_field(&mut rows, "mother.name", "岩"),
+            Some(UiEvent::FieldEdited {
+                field_id: "mother.name".into(),
+                value: "岩".into()
+            })
+        );
+        assert_eq!(row(&rows, "mother.name").value, "岩");
+        assert_eq!(
+            choose(&mut rows, "mother.ethnicity", 2),
+            Some(UiEvent::FieldEdited {
+                field_id: "mother.ethnicity".into(),
+                value: "03".into()
+            })
+        );
+        assert_eq!(row(&rows, "mother.ethnicity").choice_index, 2);
+        assert_eq!(choose(&mut rows, "mother.ethnicity", 99), None);
+        assert_eq!(choose(&mut rows, "mother.ethnicity", -1), None);
+        assert_eq!(edit_field(&mut rows, "nope", "x"), None);
+    }
+
+    #[test]
+    fn submit_values_are_every_field_in_order() {
+        let mut rows = form_rows(&form());
+        choose(&mut rows, "mother.ethnicity", 0);
+        assert_eq!(
+            form_values(&rows),
+            vec![
+                ("mother.name".to_owned(), String::new()),
+                ("mother.gender".to_owned(), "02".to_owned()),
+                ("mother.ethnicity".to_owned(), "01".to_owned()),
+                ("mother.birth".to_owned(), String::new()),
+                ("sms".to_owned(), "13800000000".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn errors_go_under_their_field_or_paper_and_the_rest_on_top() {
+        let mut rows = form_rows(&form());
+        let mut scans = scan_rows(&form().scans);
+        let placed = place_errors(
+            &mut rows,
+            &mut scans,
+            &[
+                err("mother.name", "请填写姓名"),
+                err("mother.name", "second message for the same field"),
+                err("scans.mother-id", "请扫描"),
+                err("", "母亲结婚时未满 20 周岁"),
+                err("scans.unknown", "未知材料"),
+            ],
+        );
+        assert_eq!(row(&rows, "mother.name").error_zh, "请填写姓名");
+        assert_eq!(row(&rows, "mother.name").error_en, "请填写姓名 (en)");
+        assert_eq!(scans[0].error_zh, "请扫描");
+        assert_eq!(placed.count, 5);
+        let general: Vec<&str> = placed.general.iter().map(|e| e.zh.as_str()).collect();
+        assert_eq!(general, vec!["母亲结婚时未满 20 周岁", "未知材料"]);
+
+        // A new set replaces the old one entirely.
+        let placed = place_errors(&mut rows, &mut scans, &[err("mother.birth", "日期不对")]);
+        assert_eq!(row(&rows, "mother.name").error_zh, "");
+        assert_eq!(scans[0].error_zh, "");
+        assert_eq!(row(&rows, "mother.birth").error_zh, "日期不对");
+        assert_eq!(placed.count, 1);
+        assert!(placed.general.is_empty());
+    }
+
+    #[test]
+    fn scan_state_marks_the_paper_and_a_capture_clears_its_error() {
+        let mut rows = form_rows(&form());
+        let mut scans = scan_rows(&form().scans);
+        place_errors(&mut rows, &mut scans, &[err("scans.mother-id", "请扫描")]);
+        assert!(set_scan_state(
+            &mut scans,
+            "mother-id",
+            true,
+            Some(("清晰", "Clear"))
+        ));
+        assert!(scans[0].captured);
+        assert_eq!(
+            (scans[0].note_zh.as_str(), scans[0].note_en.as_str()),
+            ("清晰", "Clear")
+        );
+        assert_eq!(scans[0].error_zh, "");
+        assert!(set_scan_state(&mut scans, "photo", false, None));
+        assert!(!scans[1].captured);
+        assert!(!set_scan_state(&mut scans, "nope", true, None));
+    }
+
+    #[test]
+    fn status_counts_and_fallbacks_are_worded_in_both_languages() {
+        let empty = status(&StatusView::default());
+        assert_eq!(empty.station_zh, "为民服务站");
+        assert_eq!(empty.waiting_zh, "全部已发送");
+        assert!(!empty.waiting_attention);
+        assert_eq!(empty.contact_en, "No contact with the county yet");
+        assert!(!empty.link_up);
+
+        let busy = status(&StatusView {
+            station_zh: "曼庄村".into(),
+            station_en: "Manzhuang".into(),
+            link_up: true,
+            waiting: 3,
+            last_contact_zh: "今天 09:12".into(),
+            last_contact_en: "today 09:12".into(),
+            demo: true,
+        });
+        assert_eq!(busy.station_en, "Manzhuang");
+        assert_eq!(
+            (busy.waiting_zh.as_str(), busy.waiting_en.as_str()),
+            ("待发送 3 份", "3 waiting to send")
+        );
+        assert!(busy.waiting_attention);
+        assert_eq!(busy.contact_zh, "上次联系 今天 09:12");
+        assert_eq!(busy.contact_en, "Last contact today 09:12");
+        assert!(busy.link_up && busy.demo);
+    }
+
+    #[test]
+    fn every_board_state_has_its_own_chip() {
+        let all = [
+            BoardState::Waiting,
+            BoardState::Sending,
+            BoardState::Delivered,
+            BoardState::Decided,
+            BoardState::Rejected,
+            BoardState::Ready,
+            BoardState::HandedOver,
+            BoardState::Problem,
+        ];
+        let mapped: Vec<g::RowState> = all.iter().map(|s| row_state(*s)).collect();
+        for (i, a) in mapped.iter().enumerate() {
+            for b in &mapped[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        let rows = board_rows(&[BoardRow {
+            tracking_number: "MZ-1".into(),
+            service_zh: "生育登记".into(),
+            service_en: "Birth registration".into(),
+            masked_name: "玉*".into(),
+            state: BoardState::HandedOver,
+            state_zh: "已领取".into(),
+            state_en: "Handed over".into(),
+            updated: "今天".into(),
+        }]);
+        assert_eq!(rows[0].state, g::RowState::HandedOver);
+        assert_eq!(rows[0].tracking_number, "MZ-1");
+    }
+
+    #[test]
+    fn summary_and_banner_wording() {
+        assert_eq!(error_summary(0), (String::new(), String::new()));
+        assert_eq!(error_summary(1).1, "1 item to fix");
+        assert_eq!(
+            error_summary(4),
+            ("有 4 处需要修改".to_owned(), "4 items to fix".to_owned())
+        );
+        let b = banner("已读卡", "Card read", MessageKind::Warning);
+        assert!(b.visible);
+        assert_eq!(b.kind, g::BannerKind::Warning);
+        assert!(banner_duration(MessageKind::Error) > banner_duration(MessageKind::Info));
+    }
+}

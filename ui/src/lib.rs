@@ -1,0 +1,60 @@
+//! The kiosk's touchscreen UI: Slint pages and a thin Rust adapter. No I/O, no business logic.
+//!
+//! # Design
+//!
+//! - The pages live in `ui/*.slint`, one file per page (`board_page`, `form_page`,
+//!   `submitted_page`, plus the `status_bar` and `banner` shown over them). They read data from,
+//!   and report actions to, the `export global`s in `ui/api.slint` — **the only surface Rust
+//!   touches**. `api.slint` holds sample data so the live preview shows something; [`Ui::new`]
+//!   clears it.
+//! - Decisions and wording that depend on data (counts, fallbacks, where an error goes, which
+//!   choice shows as buttons) are made in Rust, in the pure `convert` module, and unit-tested
+//!   there. The `.slint` files only lay out and colour what they are given; the chip colour
+//!   and icon for a [`BoardState`] are chosen in `theme.slint`.
+//! - [`Ui`] owns the window and lives on the main thread. [`UiHandle`] is **the thread-safe
+//!   door**: every method may be called from any thread (the firmware's tokio workers), queues
+//!   its change onto the UI event loop (`slint::Weak::upgrade_in_event_loop`), never blocks,
+//!   and does nothing once the window is gone.
+//! - User actions arrive as [`UiEvent`]s on the UI thread through [`Ui::on_event`]. Slint
+//!   callbacks hold weak handles only. Leaving a page (Cancel, Back to the board) switches the
+//!   page at once and then reports it; everything else waits for the firmware to answer.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use kiosk_ui::{Ui, UiEvent, StatusView};
+//!
+//! let ui = Ui::new()?;
+//! let handle = ui.handle();
+//! ui.on_event(move |event| {
+//!     if let UiEvent::StartService { service_id } = event {
+//!         // Look the form up (elsewhere) and call handle.show_form(..).
+//!         let _ = service_id;
+//!     }
+//! });
+//! let worker = ui.handle();
+//! std::thread::spawn(move || worker.set_status(StatusView { link_up: true, ..Default::default() }));
+//! ui.run()?;
+//! # Ok::<(), kiosk_ui::UiError>(())
+//! ```
+//!
+//! # Testing without a screen
+//!
+//! [`Ui::new`] uses whatever Slint platform is installed, so a test can install one built on
+//! `slint::platform::software_renderer::MinimalSoftwareWindow` first and render pages into
+//! memory; see `tests/render.rs`. `UPDATE_SCREENS=1` writes the renders to `docs/screens/`.
+
+mod convert;
+mod view;
+mod window;
+
+#[allow(unused_imports, unreachable_pub)]
+mod generated {
+    slint::include_modules!();
+}
+
+pub use view::{
+    BoardRow, BoardState, FieldErrorView, FieldKindView, FieldView, FormSection, FormView,
+    MessageKind, ReceiptView, ScanView, ServiceTile, StatusView, UiEvent,
+};
+pub use window::{Ui, UiError, UiHandle};

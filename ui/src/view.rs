@@ -1,0 +1,161 @@
+//! The plain data the firmware hands to the UI, and the events the UI hands back.
+//!
+//! These types know nothing about Slint; `convert` turns them into the structs declared in
+//! `ui/api.slint`.
+
+/// A user action, delivered on the UI thread to the function given to [`crate::Ui::on_event`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum UiEvent {
+    /// The operator picked a service tile on the board.
+    StartService { service_id: String },
+    /// A field changed (after each edit), so the firmware can re-validate live.
+    FieldEdited { field_id: String, value: String },
+    /// The operator pressed "扫描 Scan" on a paper.
+    ScanRequested { scan_id: String },
+    /// The operator pressed "提交 Submit": every field of the form with its current value,
+    /// in form order. Choices carry their code, not their label.
+    Submit { values: Vec<(String, String)> },
+    /// The operator left the form without submitting. The UI is already back on the board.
+    CancelForm,
+    /// Demo only: the "模拟刷卡 Simulate card tap" button, shown when [`StatusView::demo`] is set.
+    SimulateCardTap,
+    /// The operator asked for the counter board. The UI is already showing it.
+    ShowBoard,
+}
+
+/// A service the operator can start from the board.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServiceTile {
+    pub id: String,
+    pub title_zh: String,
+    pub title_en: String,
+    pub summary_zh: String,
+    pub summary_en: String,
+}
+
+/// What the status bar shows on every page.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct StatusView {
+    pub station_zh: String,
+    pub station_en: String,
+    pub link_up: bool,
+    /// Applications stored here and not yet delivered to the county.
+    pub waiting: u32,
+    /// When the county was last reached, already formatted ("今天 09:12"); empty if never.
+    pub last_contact_zh: String,
+    pub last_contact_en: String,
+    /// Demo mode: shows the "模拟刷卡 Simulate card tap" button on the form.
+    pub demo: bool,
+}
+
+/// One application on the counter board.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BoardRow {
+    pub tracking_number: String,
+    pub service_zh: String,
+    pub service_en: String,
+    pub masked_name: String,
+    /// Chooses the chip's colour and icon.
+    pub state: BoardState,
+    pub state_zh: String,
+    pub state_en: String,
+    /// Already formatted.
+    pub updated: String,
+}
+
+/// Where an application stands; the UI picks the chip's colour and icon from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BoardState {
+    Waiting,
+    Sending,
+    Delivered,
+    Decided,
+    Rejected,
+    Ready,
+    HandedOver,
+    Problem,
+}
+
+/// A form to fill in for one service.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FormView {
+    pub service_id: String,
+    pub title_zh: String,
+    pub title_en: String,
+    pub sections: Vec<FormSection>,
+    pub scans: Vec<ScanView>,
+}
+
+/// A titled group of fields.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FormSection {
+    pub label_zh: String,
+    pub label_en: String,
+    pub optional: bool,
+    pub fields: Vec<FieldView>,
+}
+
+/// One input of a form.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldView {
+    pub id: String,
+    pub label_zh: String,
+    pub label_en: String,
+    pub help_zh: String,
+    pub help_en: String,
+    pub kind: FieldKindView,
+    pub required: bool,
+    /// The current value; for a choice, the option's code.
+    pub value: String,
+}
+
+/// How a field is entered.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FieldKindView {
+    Text,
+    Number,
+    /// The value is `YYYY-MM-DD`; the empty field shows that as a hint.
+    Date,
+    Phone,
+    IdNumber,
+    /// `(code, label shown)` pairs. Up to four options are shown as buttons side by side,
+    /// more open a picker.
+    Choice(Vec<(String, String)>),
+}
+
+/// A paper to scan for the application.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScanView {
+    pub id: String,
+    pub label_zh: String,
+    pub label_en: String,
+    pub required: bool,
+    pub captured: bool,
+}
+
+/// A problem with one field (or, with `field_id` = `"scans.<id>"`, with one paper).
+/// An id that matches nothing on the form is shown above the fields.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldErrorView {
+    pub field_id: String,
+    pub message_zh: String,
+    pub message_en: String,
+}
+
+/// What the confirmation page shows after a submit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReceiptView {
+    pub tracking_number: String,
+    pub service_zh: String,
+    pub service_en: String,
+    pub note_zh: String,
+    pub note_en: String,
+}
+
+/// The tone of a banner message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageKind {
+    Info,
+    Warning,
+    Error,
+}

@@ -1,0 +1,498 @@
+//! The window, the thread-safe handle, and the glue between Slint callbacks and [`UiEvent`]s.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::rc::Rc;
+
+use slint::{ComponentHandle, Model, ModelRc, SharedString, VecModel};
+
+use crate::convert;
+use crate::generated::{Api, AppWindow, Page};
+use crate::view::{
+    BoardRow, FieldErrorView, FormView, MessageKind, ReceiptView, ServiceTile, StatusView, UiEvent,
+};
+
+/// Why the window could not be opened or kept running.
+#[derive(Debug)]
+pub struct UiError(ErrorInner);
+
+#[derive(Debug)]
+struct ErrorInner {
+    what: &'static str,
+    source: slint::PlatformError,
+}
+
+impl UiError {
+    fn new(what: &'static str, source: slint::PlatformError) -> Self {
+        UiError(ErrorInner { what, source })
+    }
+}
+
+impl fmt::Display for UiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.0.what, self.0.source)
+    }
+}
+
+impl std::error::Error for UiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0.source)
+    }
+}
+
+type Handler = Rc<dyn Fn(UiEvent)>;
+
+/// The firmware's event handler, shared by all Slint callbacks.
+#[derive(Clone, Default)]
+struct Events(Rc<RefCell<Option<Handler>>>);
+
+impl Events {
+    fn set(&self, f: Handler) {
+        *self.0.borrow_mut() = Some(f);
+    }
+
+    fn emit(&self, event: UiEvent) {
+        // Clone first: the handler may replace itself or cause more events.
+        let handler = self.0.borrow().clone();
+        if let Some(handler) = handler {
+            handler(event);
+        }
+    }
+}
+
+/// The kiosk window. Create it and run it on the main thread; hand [`UiHandle`]s to others.
+pub struct Ui {
+    app: AppWindow,
+    events: Events,
+}
+
+impl Ui {
+    /// Builds the window (1280x800) showing the counter board, with no data yet.
+    ///
+    /// Uses the Slint platform installed with `slint::platform::set_platform`, if any;
+    /// otherwise opens a window on the desktop (winit).
+    pub fn new() -> Result<Ui, UiError> {
+        let app =
+            AppWindow::new().map_err(|e| UiError::new("the display could not be opened", e))?;
+        clear_sample_data(&app);
+        let events = Events::default();
+        wire_callbacks(&app, &events);
+        Ok(Ui { app, events })
+    }
+
+    /// A cheap, thread-safe door into this window.
+    pub fn handle(&self) -> UiHandle {
+        UiHandle {
+            app: self.app.as_weak(),
+        }
+    }
+
+    /// Sets the function that receives every user action, on the UI thread. A later call
+    /// replaces the earlier function.
+    pub fn on_event(&self, f: impl Fn(UiEvent) + 'static) {
+        self.events.set(Rc::new(f));
+    }
+
+    /// Shows the window and runs the event loop until the window closes or
+    /// [`UiHandle::quit`] is called.
+    pub fn run(&self) -> Result<(), UiError> {
+        self.app
+            .run()
+            .map_err(|e| UiError::new("the screen stopped working", e))
+    }
+
+    /// The Slint window, for a platform that draws it itself (tests, a framebuffer backend).
+    pub fn window(&self) -> &slint::Window {
+        self.app.window()
+    }
+
+    /// The root component, for driving the UI by accessible labels in tests.
+    #[doc(hidden)]
+    pub fn component(&self) -> &impl ComponentHandle {
+        &self.app
+    }
+}
+
+impl fmt::Debug for Ui {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ui").finish_non_exhaustive()
+    }
+}
+
+/// Changes the UI from any thread. Each call queues the change onto the UI event loop and
+/// returns at once; once the window is gone, calls do nothing.
+#[derive(Clone)]
+pub struct UiHandle {
+    app: slint::Weak<AppWindow>,
+}
+
+impl fmt::Debug for UiHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UiHandle").finish_non_exhaustive()
+    }
+}
+
+impl UiHandle {
+    fn queue(&self, change: impl FnOnce(&AppWindow) + Send + 'static) {
+        // An error only means the event loop is gone: nothing left to change.
+        let _ = self.app.upgrade_in_event_loop(move |app| change(&app));
+    }
+
+    /// Replaces the service tiles on the board.
+    pub fn set_services(&self, services: Vec<ServiceTile>) {
+        self.queue(move |app| {
+            let tiles = convert::service_tiles(&services);
+            app.global::<Api>().set_services(model(tiles));
+        });
+    }
+
+    /// Updates the status bar.
+    pub fn set_status(&self, status: StatusView) {
+        self.queue(move |app| app.global::<Api>().set_status(convert::status(&status)));
+    }
+
+    /// Replaces the list of recent applications on the board.
+    pub fn set_board(&self, rows: Vec<BoardRow>) {
+        self.queue(move |app| {
+            app.global::<Api>()
+                .set_board(model(convert::board_rows(&rows)));
+        });
+    }
+
+    /// Switches to the counter board.
+    pub fn show_board(&self) {
+        self.queue(|app| show_page(app, Page::Board));
+    }
+
+    /// Opens a form (replacing any open one) and switches to it.
+    pub fn show_form(&self, form: FormView) {
+        self.queue(move |app| {
+            let api = app.global::<Api>();
+            api.set_form_title_zh(form.title_zh.as_str().into());
+            api.set_form_title_en(form.title_en.as_str().into());
+            api.set_form_rows(model(convert::form_rows(&form)));
+            api.set_scans(model(convert::scan_rows(&form.scans)));
+            api.set_form_errors(model(Vec::new()));
+            api.set_error_summary_zh(SharedString::new());
+            api.set_error_summary_en(SharedString::new());
+            api.set_form_dirty(false);
+            show_page(app, Page::Form);
+        });
+    }
+
+    /// Sets field values of the open form by id (a card tap). Unknown ids are ignored.
+    pub fn fill_fields(&self, values: Vec<(String, String)>) {
+        self.queue(move |app| {
+            let api = app.global::<Api>();
+            if edit_model(&api.get_form_rows(), |rows| {
+                convert::fill_fields(rows, &values)
+            }) {
+                api.set_form_dirty(true);
+            }
+        });
+    }
+
+    /// Replaces all errors shown on the open form.
+    pub fn set_field_errors(&self, errors: Vec<FieldErrorView>) {
+        self.queue(move |app| {
+            let api = app.global::<Api>();
+            let rows = api.get_form_rows();
+            let scans = api.get_scans();
+            let placement = edit_model(&rows, |rows| {
+                edit_model(&scans, |scans| convert::place_errors(rows, scans, &errors))
+            });
+            let (zh, en) = convert::error_summary(placement.count);
+            api.set_form_errors(model(placement.general));
+            api.set_error_summary_zh(zh.into());
+            api.set_error_summary_en(en.into());
+            api.set_form_busy(false);
+        });
+    }
+
+    /// Marks a paper as scanned (or not) and sets or clears its note `(zh, en)`.
+    pub fn set_scan_state(&self, scan_id: String, captured: bool, note: Option<(String, String)>) {
+        self.queue(move |app| {
+            let note = note.as_ref().map(|(zh, en)| (zh.as_str(), en.as_str()));
+            edit_model(&app.global::<Api>().get_scans(), |scans| {
+                convert::set_scan_state(scans, &scan_id, captured, note)
+            });
+        });
+    }
+
+    /// Shows the confirmation page with the tracking number.
+    pub fn show_submitted(&self, receipt: ReceiptView) {
+        self.queue(move |app| {
+            app.global::<Api>().set_receipt(convert::receipt(&receipt));
+            show_page(app, Page::Submitted);
+        });
+    }
+
+    /// Shows a banner over the page that hides itself after a few seconds.
+    pub fn show_message(&self, zh: String, en: String, kind: MessageKind) {
+        self.queue(move |app| show_banner(app, &zh, &en, kind));
+    }
+
+    /// Ends [`Ui::run`].
+    pub fn quit(&self) {
+        // Thread-safe; an error means there is no event loop left to end.
+        let _ = slint::quit_event_loop();
+    }
+}
+
+fn model<T: Clone + 'static>(items: Vec<T>) -> ModelRc<T> {
+    ModelRc::new(VecModel::from(items))
+}
+
+/// Lets `change` edit a copy of the model's rows, then writes back only the rows that
+/// differ, so a field being typed into is not disturbed by a change elsewhere.
+fn edit_model<T: Clone + PartialEq + 'static, R>(
+    model: &ModelRc<T>,
+    change: impl FnOnce(&mut [T]) -> R,
+) -> R {
+    let before: Vec<T> = model.iter().collect();
+    let mut after = before.clone();
+    let result = change(&mut after);
+    for (index, (old, new)) in before.iter().zip(after).enumerate() {
+        if *old != new {
+            model.set_row_data(index, new);
+        }
+    }
+    result
+}
+
+fn show_page(app: &AppWindow, page: Page) {
+    let api = app.global::<Api>();
+    api.set_confirm_cancel(false);
+    api.set_form_busy(false);
+    api.set_page(page);
+}
+
+fn show_banner(app: &AppWindow, zh: &str, en: &str, kind: MessageKind) {
+    let api = app.global::<Api>();
+    let serial = api.get_banner_serial().wrapping_add(1);
+    api.set_banner_serial(serial);
+    api.set_banner(convert::banner(zh, en, kind));
+    if kind != MessageKind::Info {
+        // A warning or error is usually the answer to Submit.
+        api.set_form_busy(false);
+    }
+    let weak = app.as_weak();
+    slint::Timer::single_shot(convert::banner_duration(kind), move || {
+        if let Some(app) = weak.upgrade() {
+            let api = app.global::<Api>();
+            // A newer message has its own timer.
+            if api.get_banner_serial() == serial {
+                hide_banner(&api);
+            }
+        }
+    });
+}
+
+fn hide_banner(api: &Api<'_>) {
+    let mut banner = api.get_banner();
+    banner.visible = false;
+    api.set_banner(banner);
+}
+
+/// Replaces the preview's sample data with an empty board.
+fn clear_sample_data(app: &AppWindow) {
+    let api = app.global::<Api>();
+    api.set_status(convert::status(&StatusView::default()));
+    api.set_services(model(Vec::new()));
+    api.set_board(model(Vec::new()));
+    api.set_form_title_zh(SharedString::new());
+    api.set_form_title_en(SharedString::new());
+    api.set_form_rows(model(Vec::new()));
+    api.set_scans(model(Vec::new()));
+    api.set_form_errors(model(Vec::new()));
+    api.set_error_summary_zh(SharedString::new());
+    api.set_error_summary_en(SharedString::new());
+    api.set_form_dirty(false);
+    api.set_receipt(Default::default());
+    api.set_banner(Default::default());
+    show_page(app, Page::Board);
+}
+
+/// Connects every callback of `api.slint` to the firmware's handler. Callbacks hold weak
+/// handles only.
+fn wire_callbacks(app: &AppWindow, events: &Events) {
+    let api = app.global::<Api>();
+
+    let ev = events.clone();
+    api.on_start_service(move |id| {
+        ev.emit(UiEvent::StartService {
+            service_id: id.into(),
+        });
+    });
+
+    let (ev, weak) = (events.clone(), app.as_weak());
+    api.on_field_edited(move |id, text| {
+        let Some(app) = weak.upgrade() else { return };
+        let api = app.global::<Api>();
+        let event = edit_model(&api.get_form_rows(), |rows| {
+            convert::edit_field(rows, &id, &text)
+        });
+        if let Some(event) = event {
+            api.set_form_dirty(true);
+            ev.emit(event);
+        }
+    });
+
+    let (ev, weak) = (events.clone(), app.as_weak());
+    api.on_choice_selected(move |id, index| {
+        let Some(app) = weak.upgrade() else { return };
+        let api = app.global::<Api>();
+        let event = edit_model(&api.get_form_rows(), |rows| {
+            convert::choose(rows, &id, index)
+        });
+        if let Some(event) = event {
+            api.set_form_dirty(true);
+            ev.emit(event);
+        }
+    });
+
+    let ev = events.clone();
+    api.on_scan_requested(move |id| ev.emit(UiEvent::ScanRequested { scan_id: id.into() }));
+
+    let (ev, weak) = (events.clone(), app.as_weak());
+    api.on_submit(move || {
+        let Some(app) = weak.upgrade() else { return };
+        let api = app.global::<Api>();
+        if api.get_form_busy() {
+            return;
+        }
+        // Guards against a double tap until the firmware answers (or stays silent too long).
+        api.set_form_busy(true);
+        let guard = app.as_weak();
+        slint::Timer::single_shot(convert::SUBMIT_GUARD, move || {
+            if let Some(app) = guard.upgrade() {
+                app.global::<Api>().set_form_busy(false);
+            }
+        });
+        let rows: Vec<_> = api.get_form_rows().iter().collect();
+        ev.emit(UiEvent::Submit {
+            values: convert::form_values(&rows),
+        });
+    });
+
+    let (ev, weak) = (events.clone(), app.as_weak());
+    api.on_cancel(move || {
+        let Some(app) = weak.upgrade() else { return };
+        let api = app.global::<Api>();
+        if api.get_form_dirty() {
+            api.set_confirm_cancel(true);
+        } else {
+            show_page(&app, Page::Board);
+            ev.emit(UiEvent::CancelForm);
+        }
+    });
+
+    let (ev, weak) = (events.clone(), app.as_weak());
+    api.on_discard_form(move || {
+        let Some(app) = weak.upgrade() else { return };
+        show_page(&app, Page::Board);
+        ev.emit(UiEvent::CancelForm);
+    });
+
+    let weak = app.as_weak();
+    api.on_keep_editing(move || {
+        if let Some(app) = weak.upgrade() {
+            app.global::<Api>().set_confirm_cancel(false);
+        }
+    });
+
+    let ev = events.clone();
+    api.on_simulate_card_tap(move || ev.emit(UiEvent::SimulateCardTap));
+
+    let (ev, weak) = (events.clone(), app.as_weak());
+    api.on_back_to_board(move || {
+        let Some(app) = weak.upgrade() else { return };
+        show_page(&app, Page::Board);
+        ev.emit(UiEvent::ShowBoard);
+    });
+
+    let weak = app.as_weak();
+    api.on_dismiss_banner(move || {
+        if let Some(app) = weak.upgrade() {
+            hide_banner(&app.global::<Api>());
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handle_can_cross_threads() {
+        fn assert_send_sync<T: Send + Sync + Clone + 'static>() {}
+        assert_send_sync::<UiHandle>();
+    }
+
+    #[test]
+    fn error_reads_as_a_sentence_and_keeps_its_cause() {
+        let e = UiError::new(
+            "the display could not be opened",
+            slint::PlatformError::Other("no DISPLAY".into()),
+        );
+        assert_eq!(e.to_string(), "the display could not be opened: no DISPLAY");
+        assert!(std::error::Error::source(&e).is_some());
+    }
+
+    #[test]
+    fn events_reach_the_latest_handler_only() {
+        let events = Events::default();
+        events.emit(UiEvent::ShowBoard); // no handler yet: dropped quietly
+        let seen = Rc::new(RefCell::new(Vec::new()));
+        let first = seen.clone();
+        events.set(Rc::new(move |e| first.borrow_mut().push(("first", e))));
+        events.emit(UiEvent::CancelForm);
+        let second = seen.clone();
+        events.set(Rc::new(move |e| second.borrow_mut().push(("second", e))));
+        events.emit(UiEvent::SimulateCardTap);
+        assert_eq!(
+            *seen.borrow(),
+            vec![
+                ("first", UiEvent::CancelForm),
+                ("second", UiEvent::SimulateCardTap)
+            ]
+        );
+    }
+
+    #[test]
+    fn edit_model_writes_back_only_changed_rows() {
+        use std::cell::Cell;
+        struct Counting {
+            inner: VecModel<i32>,
+            writes: Cell<usize>,
+        }
+        impl Model for Counting {
+            type Data = i32;
+            fn row_count(&self) -> usize {
+                self.inner.row_count()
+            }
+            fn row_data(&self, row: usize) -> Option<i32> {
+                self.inner.row_data(row)
+            }
+            fn set_row_data(&self, row: usize, data: i32) {
+                self.writes.set(self.writes.get() + 1);
+                self.inner.set_row_data(row, data);
+            }
+            fn model_tracker(&self) -> &dyn slint::ModelTracker {
+                self.inner.model_tracker()
+            }
+        }
+        let counting = Rc::new(Counting {
+            inner: VecModel::from(vec![1, 2, 3]),
+            writes: Cell::new(0),
+        });
+        let rows = ModelRc::from(counting.clone() as Rc<dyn Model<Data = i32>>);
+        let sum = edit_model(&rows, |r| {
+            r[1] = 20;
+            r.iter().sum::<i32>()
+        });
+        assert_eq!(sum, 24);
+        assert_eq!(rows.iter().collect::<Vec<_>>(), vec![1, 20, 3]);
+        assert_eq!(counting.writes.get(), 1);
+    }
+}

@@ -1,0 +1,860 @@
+//! Renders every page headlessly with Slint's software renderer and drives the UI the way a
+//! finger would (through accessible labels), in its own process.
+//!
+//! `UPDATE_SCREENS=1 cargo test -p kiosk-ui --test render` also writes the renders to
+//! `docs/screens/*.png`. Install `fonts-noto-cjk` first, or the Chinese renders as boxes.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use i_slint_backend_testing::ElementHandle;
+use kiosk_ui::{
+    BoardRow, BoardState, FieldErrorView, FieldKindView, FieldView, FormSection, FormView,
+    MessageKind, ReceiptView, ScanView, ServiceTile, StatusView, Ui, UiEvent, UiHandle,
+};
+use slint::platform::software_renderer::{MinimalSoftwareWindow, RepaintBufferType};
+use slint::platform::{EventLoopProxy, Platform, PlatformError, WindowAdapter, WindowEvent};
+use slint::{EventLoopError, LogicalPosition, PhysicalSize, Rgb8Pixel};
+
+const WIDTH: u32 = 1280;
+const HEIGHT: u32 = 800;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// What `invoke_from_event_loop` queued, from any thread.
+#[derive(Clone, Default)]
+struct Jobs(Arc<Mutex<VecDeque<Job>>>);
+
+impl Jobs {
+    fn pop(&self) -> Option<Job> {
+        self.0.lock().expect("job queue").pop_front()
+    }
+}
+
+struct Proxy(Jobs);
+
+impl EventLoopProxy for Proxy {
+    fn quit_event_loop(&self) -> Result<(), EventLoopError> {
+        Ok(())
+    }
+
+    fn invoke_from_event_loop(&self, job: Job) -> Result<(), EventLoopError> {
+        self.0.0.lock().expect("job queue").push_back(job);
+        Ok(())
+    }
+}
+
+/// A platform with one in-memory window, a virtual clock and a hand-cranked event loop.
+struct Headless {
+    window: Rc<MinimalSoftwareWindow>,
+    jobs: Jobs,
+    clock: Rc<Cell<Duration>>,
+}
+
+impl Platform for Headless {
+    fn create_window_adapter(&self) -> Result<Rc<dyn WindowAdapter>, PlatformError> {
+        Ok(self.window.clone())
+    }
+
+    fn duration_since_start(&self) -> Duration {
+        self.clock.get()
+    }
+
+    fn new_event_loop_proxy(&self) -> Option<Box<dyn EventLoopProxy>> {
+        Some(Box::new(Proxy(self.jobs.clone())))
+    }
+
+    fn run_event_loop(&self) -> Result<(), PlatformError> {
+        while let Some(job) = self.jobs.pop() {
+            job();
+        }
+        Ok(())
+    }
+}
+
+/// The UI under test, built through the public constructor on the headless platform.
+struct Screen {
+    ui: Ui,
+    window: Rc<MinimalSoftwareWindow>,
+    jobs: Jobs,
+    clock: Rc<Cell<Duration>>,
+    events: Rc<RefCell<Vec<UiEvent>>>,
+}
+
+impl Screen {
+    fn new() -> Screen {
+        let window = MinimalSoftwareWindow::new(RepaintBufferType::NewBuffer);
+        let jobs = Jobs::default();
+        let clock = Rc::new(Cell::new(Duration::ZERO));
+        slint::platform::set_platform(Box::new(Headless {
+            window: window.clone(),
+            jobs: jobs.clone(),
+            clock: clock.clone(),
+        }))
+        .expect("the headless platform is the first and only one");
+        let ui = Ui::new().expect("the UI builds on the headless platform");
+        ui.window().set_size(PhysicalSize::new(WIDTH, HEIGHT));
+        ui.window().show().expect("the window shows");
+        let events = Rc::new(RefCell::new(Vec::new()));
+        let sink = events.clone();
+        ui.on_event(move |e| sink.borrow_mut().push(e));
+        Screen {
+            ui,
+            window,
+            jobs,
+            clock,
+            events,
+        }
+    }
+
+    fn handle(&self) -> UiHandle {
+        self.ui.handle()
+    }
+
+    /// One turn of the event loop: queued changes, then timers and animations.
+    fn pump(&self) {
+        while let Some(job) = self.jobs.pop() {
+            job();
+        }
+        slint::platform::update_timers_and_animations();
+    }
+
+    fn advance(&self, by: Duration) {
+        self.clock.set(self.clock.get() + by);
+        self.pump();
+    }
+
+    /// Lets everything settle (animations included) and draws the whole window.
+    fn render(&self) -> Frame {
+        self.advance(Duration::from_secs(1));
+        self.window.request_redraw();
+        let mut pixels = vec![Rgb8Pixel::default(); (WIDTH * HEIGHT) as usize];
+        let drawn = self.window.draw_if_needed(|renderer| {
+            renderer.render(&mut pixels, WIDTH as usize);
+        });
+        assert!(drawn, "a redraw was requested");
+        Frame(pixels)
+    }
+
+    fn find(&self, label: &str) -> Vec<ElementHandle> {
+        ElementHandle::find_by_accessible_label(self.ui.component(), label).collect()
+    }
+
+    fn shows(&self, label: &str) -> bool {
+        !self.find(label).is_empty()
+    }
+
+    /// Taps the (first) element with this accessible label.
+    fn tap(&self, label: &str) {
+        let found = self.find(label);
+        let element = found
+            .first()
+            .unwrap_or_else(|| panic!("nothing labelled {label:?} on screen"));
+        element.invoke_accessible_default_action();
+        self.pump();
+    }
+
+    /// Scrolls whatever is under the point, like a finger wiping upwards for negative `dy`.
+    fn scroll(&self, x: f32, y: f32, dy: f32) {
+        self.ui
+            .window()
+            .dispatch_event(WindowEvent::PointerScrolled {
+                position: LogicalPosition::new(x, y),
+                delta_x: 0.0,
+                delta_y: dy,
+            });
+        self.advance(Duration::from_secs(1));
+    }
+
+    fn take_events(&self) -> Vec<UiEvent> {
+        std::mem::take(&mut *self.events.borrow_mut())
+    }
+}
+
+struct Frame(Vec<Rgb8Pixel>);
+
+impl Frame {
+    fn distinct_colours(&self) -> usize {
+        let mut seen: Vec<u32> = self
+            .0
+            .iter()
+            .map(|p| u32::from(p.r) << 16 | u32::from(p.g) << 8 | u32::from(p.b))
+            .collect();
+        seen.sort_unstable();
+        seen.dedup();
+        seen.len()
+    }
+
+    /// Pixels dark enough to be text on the light page.
+    fn dark_pixels(&self) -> usize {
+        self.0
+            .iter()
+            .filter(|p| u32::from(p.r) + u32::from(p.g) + u32::from(p.b) < 3 * 90)
+            .count()
+    }
+
+    fn region_differs(&self, other: &Frame, y0: u32, y1: u32) -> bool {
+        let rows = (y0 * WIDTH) as usize..(y1 * WIDTH) as usize;
+        self.0[rows.clone()] != other.0[rows]
+    }
+
+    /// Not blank: many colours (anti-aliased text, chips, icons) and plenty of text.
+    fn assert_rich(&self, page: &str) {
+        let colours = self.distinct_colours();
+        let dark = self.dark_pixels();
+        assert!(
+            colours > 200,
+            "{page}: only {colours} colours; is anything drawn?"
+        );
+        assert!(
+            dark > 8_000,
+            "{page}: only {dark} dark pixels; where is the text?"
+        );
+    }
+
+    fn save_if_asked(&self, name: &str) {
+        if std::env::var_os("UPDATE_SCREENS").is_none_or(|v| v != "1") {
+            return;
+        }
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screens");
+        std::fs::create_dir_all(&dir).expect("docs/screens can be created");
+        let path = dir.join(format!("{name}.png"));
+        let file = std::fs::File::create(&path).expect("the screenshot file can be created");
+        let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), WIDTH, HEIGHT);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        let bytes: Vec<u8> = self.0.iter().flat_map(|p| [p.r, p.g, p.b]).collect();
+        encoder
+            .write_header()
+            .and_then(|mut w| w.write_image_data(&bytes))
+            .expect("the screenshot is written");
+        eprintln!("wrote {}", path.display());
+    }
+}
+
+// ---- sample data -------------------------------------------------------------------------
+
+fn services() -> Vec<ServiceTile> {
+    vec![
+        ServiceTile {
+            id: "birth-permit".into(),
+            title_zh: "生育登记".into(),
+            title_en: "Birth registration".into(),
+            summary_zh: "生育服务证。带夫妻双方身份证、户口簿、结婚证。".into(),
+            summary_en: "Birth permit. Bring both ID cards, household registers and the marriage certificate.".into(),
+        },
+        ServiceTile {
+            id: "elderly-card".into(),
+            title_zh: "老年人优待证".into(),
+            title_en: "Elderly card".into(),
+            summary_zh: "年满 60 周岁。带身份证、户口簿、一寸照片。".into(),
+            summary_en: "Age 60 or over. Bring the ID card, household register and a 1-inch photo.".into(),
+        },
+    ]
+}
+
+fn status(link_up: bool) -> StatusView {
+    StatusView {
+        station_zh: "勐腊县曼庄村为民服务站".into(),
+        station_en: "Manzhuang Village Service Station".into(),
+        link_up,
+        waiting: 2,
+        last_contact_zh: "今天 09:12".into(),
+        last_contact_en: "today 09:12".into(),
+        demo: true,
+    }
+}
+
+fn board() -> Vec<BoardRow> {
+    let row =
+        |n: u32, birth: bool, name: &str, state, zh: &str, en: &str, updated: &str| BoardRow {
+            tracking_number: format!("MZ-240611-{n:04}"),
+            service_zh: if birth {
+                "生育登记"
+            } else {
+                "老年人优待证"
+            }
+            .into(),
+            service_en: if birth {
+                "Birth registration"
+            } else {
+                "Elderly card"
+            }
+            .into(),
+            masked_name: name.into(),
+            state,
+            state_zh: zh.into(),
+            state_en: en.into(),
+            updated: updated.into(),
+        };
+    vec![
+        row(
+            8,
+            true,
+            "岩*香",
+            BoardState::Waiting,
+            "等待发送",
+            "Waiting to send",
+            "今天 10:42",
+        ),
+        row(
+            7,
+            false,
+            "玉*",
+            BoardState::Sending,
+            "正在发送",
+            "Sending",
+            "今天 10:15",
+        ),
+        row(
+            6,
+            true,
+            "李*芳",
+            BoardState::Delivered,
+            "县里已收到",
+            "Received by county",
+            "昨天 16:30",
+        ),
+        row(
+            5,
+            false,
+            "波*",
+            BoardState::Ready,
+            "可以领取",
+            "Ready for pick-up",
+            "6月9日",
+        ),
+        row(
+            4,
+            true,
+            "刀*英",
+            BoardState::Decided,
+            "已批准",
+            "Approved",
+            "6月8日",
+        ),
+        row(
+            3,
+            true,
+            "玉*罕",
+            BoardState::Rejected,
+            "未通过",
+            "Rejected",
+            "6月8日",
+        ),
+        row(
+            2,
+            false,
+            "岩*",
+            BoardState::HandedOver,
+            "已领取",
+            "Handed over",
+            "6月7日",
+        ),
+        row(
+            1,
+            true,
+            "刀*",
+            BoardState::Problem,
+            "需要处理",
+            "Needs attention",
+            "6月6日",
+        ),
+    ]
+}
+
+fn field(id: &str, zh: &str, en: &str, kind: FieldKindView, required: bool) -> FieldView {
+    FieldView {
+        id: id.into(),
+        label_zh: zh.into(),
+        label_en: en.into(),
+        help_zh: String::new(),
+        help_en: String::new(),
+        kind,
+        required,
+        value: String::new(),
+    }
+}
+
+fn helped(mut f: FieldView, zh: &str, en: &str) -> FieldView {
+    f.help_zh = zh.into();
+    f.help_en = en.into();
+    f
+}
+
+fn parent(who: &str, zh: &str, en: &str) -> FormSection {
+    let gender = FieldKindView::Choice(vec![
+        ("1".into(), "男 Male".into()),
+        ("2".into(), "女 Female".into()),
+    ]);
+    let ethnicity = FieldKindView::Choice(
+        [
+            ("01", "汉族 Han"),
+            ("05", "彝族 Yi"),
+            ("08", "苗族 Miao"),
+            ("16", "哈尼族 Hani"),
+            ("17", "傣族 Dai"),
+            ("21", "佤族 Va"),
+            ("29", "拉祜族 Lahu"),
+            ("42", "基诺族 Jino"),
+        ]
+        .iter()
+        .map(|(c, l)| (c.to_string(), l.to_string()))
+        .collect(),
+    );
+    let id = |name: &str| format!("{who}.{name}");
+    FormSection {
+        label_zh: zh.into(),
+        label_en: en.into(),
+        optional: false,
+        fields: vec![
+            field(&id("name"), "姓名", "Name", FieldKindView::Text, true),
+            field(&id("gender"), "性别", "Gender", gender, true),
+            field(&id("ethnicity"), "民族", "Ethnicity", ethnicity, true),
+            helped(
+                field(
+                    &id("birth-date"),
+                    "出生日期",
+                    "Date of birth",
+                    FieldKindView::Date,
+                    true,
+                ),
+                "按身份证填写",
+                "As on the ID card",
+            ),
+            field(
+                &id("id-number"),
+                "身份证号",
+                "ID number",
+                FieldKindView::IdNumber,
+                true,
+            ),
+            field(
+                &id("address"),
+                "户籍地址",
+                "Household address",
+                FieldKindView::Text,
+                true,
+            ),
+            field(
+                &id("phone"),
+                "手机号码",
+                "Mobile phone",
+                FieldKindView::Phone,
+                true,
+            ),
+        ],
+    }
+}
+
+fn birth_permit() -> FormView {
+    let scan = |id: &str, zh: &str, en: &str| ScanView {
+        id: id.into(),
+        label_zh: zh.into(),
+        label_en: en.into(),
+        required: true,
+        captured: false,
+    };
+    FormView {
+        service_id: "birth-permit".into(),
+        title_zh: "生育登记".into(),
+        title_en: "Birth registration (birth permit)".into(),
+        sections: vec![
+            parent("mother", "母亲", "Mother"),
+            parent("father", "父亲", "Father"),
+            FormSection {
+                label_zh: "婚姻与子女".into(),
+                label_en: "Marriage and children".into(),
+                optional: false,
+                fields: vec![
+                    field(
+                        "marriage.date",
+                        "结婚登记日期",
+                        "Marriage registration date",
+                        FieldKindView::Date,
+                        true,
+                    ),
+                    field(
+                        "marriage.certificate",
+                        "结婚证字号",
+                        "Marriage certificate no.",
+                        FieldKindView::Text,
+                        true,
+                    ),
+                    field(
+                        "children.living",
+                        "现有子女数",
+                        "Living children",
+                        FieldKindView::Number,
+                        true,
+                    ),
+                    helped(
+                        field(
+                            "children.order",
+                            "本次为第几孩",
+                            "Order of this child",
+                            FieldKindView::Number,
+                            true,
+                        ),
+                        "例如第一个孩子填 1",
+                        "1 for the first child",
+                    ),
+                ],
+            },
+            FormSection {
+                label_zh: "其他".into(),
+                label_en: "Other".into(),
+                optional: true,
+                fields: vec![
+                    field(
+                        "due-date",
+                        "预产期",
+                        "Expected due date",
+                        FieldKindView::Date,
+                        false,
+                    ),
+                    helped(
+                        field(
+                            "sms",
+                            "短信通知号码",
+                            "Phone for SMS",
+                            FieldKindView::Phone,
+                            false,
+                        ),
+                        "批准后发短信到这个号码",
+                        "The decision is sent to this number",
+                    ),
+                ],
+            },
+        ],
+        scans: vec![
+            scan("mother-id", "母亲身份证", "Mother's ID card"),
+            scan("father-id", "父亲身份证", "Father's ID card"),
+            scan("mother-hukou", "母亲户口簿", "Mother's household register"),
+            scan("father-hukou", "父亲户口簿", "Father's household register"),
+            scan("marriage", "结婚证", "Marriage certificate"),
+        ],
+    }
+}
+
+fn error(id: &str, zh: &str, en: &str) -> FieldErrorView {
+    FieldErrorView {
+        field_id: id.into(),
+        message_zh: zh.into(),
+        message_en: en.into(),
+    }
+}
+
+// ---- the test ----------------------------------------------------------------------------
+
+/// One test: a Slint platform is installed once per process.
+#[test]
+fn pages_render_and_respond() {
+    let screen = Screen::new();
+
+    // An empty board first: the empty-state text shows, not sample data.
+    let empty = screen.render();
+    assert!(screen.shows("还没有申请"));
+    assert!(
+        !screen.shows("MZ-240611-0007"),
+        "preview sample data is cleared"
+    );
+    assert!(screen.shows("离线"), "no status yet: offline");
+
+    // Data arrives from a worker thread, as it does from the firmware's tokio tasks.
+    let handle = screen.handle();
+    std::thread::spawn(move || {
+        handle.set_services(services());
+        handle.set_status(status(false));
+        handle.set_board(board());
+    })
+    .join()
+    .expect("the worker thread ran");
+    assert!(
+        !screen.shows("勐腊县曼庄村为民服务站"),
+        "nothing changes before the loop runs"
+    );
+    let board_frame = screen.render();
+    board_frame.save_if_asked("board");
+    board_frame.assert_rich("board");
+    assert!(
+        board_frame.region_differs(&empty, 0, 92),
+        "the status bar changed"
+    );
+    assert!(screen.shows("勐腊县曼庄村为民服务站"));
+    assert!(screen.shows("待发送 2 份"));
+    assert!(screen.shows("申请已保存，联网后自动发送"));
+    assert!(screen.shows("MZ-240611-0008"));
+    assert!(
+        screen.shows("等待发送 Waiting to send"),
+        "state chips are labelled"
+    );
+    assert!(!screen.shows("还没有申请"));
+
+    // The link comes back.
+    screen.handle().set_status(status(true));
+    screen.render();
+    assert!(screen.shows("已连接"));
+    assert!(!screen.shows("申请已保存，联网后自动发送"));
+
+    // A service tile starts an application.
+    screen.tap("生育登记 Birth registration");
+    assert_eq!(
+        screen.take_events(),
+        vec![UiEvent::StartService {
+            service_id: "birth-permit".into()
+        }]
+    );
+
+    // The form, as the firmware opens it, fills it from a card and reports problems.
+    let handle = screen.handle();
+    handle.show_form(birth_permit());
+    screen.render();
+    assert!(screen.shows("生育登记"));
+    let first_name = || {
+        screen
+            .find("姓名 Name")
+            .into_iter()
+            .next()
+            .expect("a name field")
+    };
+    assert_eq!(first_name().accessible_value().as_deref(), Some(""));
+
+    // Typing reports each edit.
+    first_name().set_accessible_value("玉");
+    screen.pump();
+    assert_eq!(
+        screen.take_events(),
+        vec![UiEvent::FieldEdited {
+            field_id: "mother.name".into(),
+            value: "玉".into()
+        }]
+    );
+
+    // A card tap fills fields, also one already typed into; unknown ids are ignored.
+    let handle = screen.handle();
+    std::thread::spawn(move || {
+        handle.fill_fields(vec![
+            ("mother.name".into(), "玉罕".into()),
+            ("mother.gender".into(), "2".into()),
+            ("mother.ethnicity".into(), "17".into()),
+            ("mother.birth-date".into(), "1999-01-01".into()),
+            ("mother.id-number".into(), "53282319990101002X".into()),
+            (
+                "mother.address".into(),
+                "云南省勐腊县勐仑镇曼庄村 12 号".into(),
+            ),
+            ("no.such.field".into(), "ignored".into()),
+        ]);
+        handle.set_scan_state("mother-hukou".into(), true, None);
+        handle.set_scan_state(
+            "mother-id".into(),
+            true,
+            Some(("背面有些模糊".into(), "The back is a little blurred".into())),
+        );
+        handle.set_field_errors(vec![
+            error(
+                "mother.birth-date",
+                "出生日期和身份证号不一致",
+                "The date of birth does not match the ID number",
+            ),
+            error(
+                "mother.id-number",
+                "身份证号码校验位不对，请核对",
+                "The ID number's check digit is wrong; please check it",
+            ),
+            error(
+                "father.name",
+                "请填写父亲姓名",
+                "Please enter the father's name",
+            ),
+            error(
+                "scans.father-id",
+                "还没有扫描父亲身份证",
+                "The father's ID card is not scanned yet",
+            ),
+            error(
+                "marriage",
+                "母亲结婚时未满 20 周岁",
+                "The mother was under 20 at marriage",
+            ),
+        ]);
+    })
+    .join()
+    .expect("the worker thread ran");
+    let form_frame = screen.render();
+    form_frame.save_if_asked("form");
+    form_frame.assert_rich("form");
+    assert_eq!(first_name().accessible_value().as_deref(), Some("玉罕"));
+    assert!(
+        screen.shows("出生日期和身份证号不一致"),
+        "field error under its field"
+    );
+    assert!(
+        screen.shows("母亲结婚时未满 20 周岁"),
+        "an unmatched error shows on top"
+    );
+    assert!(
+        screen.shows("还没有扫描父亲身份证"),
+        "a paper's error under the paper"
+    );
+    assert!(screen.shows("有 5 处需要修改"));
+    // Further down, after a wipe.
+    assert!(
+        !screen.shows("身份证号码校验位不对，请核对"),
+        "below the fold"
+    );
+    screen.scroll(400.0, 500.0, -300.0);
+    assert!(screen.shows("身份证号码校验位不对，请核对"));
+    assert!(!screen.shows("母亲结婚时未满 20 周岁"), "scrolled away");
+    screen.render().save_if_asked("form-scrolled");
+    screen.scroll(400.0, 500.0, 1000.0);
+    assert!(screen.shows("背面有些模糊"));
+    assert!(
+        screen.shows("傣族 Dai"),
+        "the picker shows the chosen label"
+    );
+
+    // Choices: buttons for a few options, a picker for many.
+    screen.tap("男 Male");
+    screen.tap("民族 Ethnicity");
+    let picker_frame = screen.render();
+    assert!(screen.shows("关闭 Close"));
+    picker_frame.save_if_asked("form-picker");
+    screen.tap("佤族 Va");
+    assert!(!screen.shows("关闭 Close"), "choosing closes the picker");
+    assert_eq!(
+        screen.take_events(),
+        vec![
+            UiEvent::FieldEdited {
+                field_id: "mother.gender".into(),
+                value: "1".into()
+            },
+            UiEvent::FieldEdited {
+                field_id: "mother.ethnicity".into(),
+                value: "21".into()
+            },
+        ]
+    );
+
+    // Scan, demo card tap.
+    screen.tap("扫描 Scan 父亲身份证");
+    screen.tap("模拟刷卡 Simulate card tap");
+    assert_eq!(
+        screen.take_events(),
+        vec![
+            UiEvent::ScanRequested {
+                scan_id: "father-id".into()
+            },
+            UiEvent::SimulateCardTap,
+        ]
+    );
+
+    // Submit sends every value once; a second tap before the answer is ignored.
+    screen.tap("提交 Submit");
+    screen.tap("提交 Submit");
+    let events = screen.take_events();
+    assert_eq!(events.len(), 1, "a double tap submits once: {events:?}");
+    let UiEvent::Submit { values } = &events[0] else {
+        panic!("expected a submit, got {events:?}");
+    };
+    assert_eq!(values.len(), 20, "every field of the form");
+    let value = |id: &str| {
+        values
+            .iter()
+            .find(|(k, _)| k == id)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(value("mother.name"), Some("玉罕"));
+    assert_eq!(value("mother.gender"), Some("1"));
+    assert_eq!(value("mother.ethnicity"), Some("21"));
+    assert_eq!(value("father.name"), Some(""));
+    // The answer (new errors) re-enables Submit.
+    screen.handle().set_field_errors(vec![error(
+        "father.name",
+        "请填写父亲姓名",
+        "Please enter the father's name",
+    )]);
+    screen.pump();
+    assert!(
+        !screen.shows("身份证号码校验位不对，请核对"),
+        "errors are replaced"
+    );
+    assert!(screen.shows("有 1 处需要修改"));
+    screen.tap("提交 Submit");
+    assert!(matches!(
+        screen.take_events().as_slice(),
+        [UiEvent::Submit { .. }]
+    ));
+
+    // Cancelling a filled form asks first.
+    screen.handle().set_field_errors(Vec::new());
+    screen.pump();
+    screen.tap("取消 Cancel");
+    screen.render().save_if_asked("form-cancel");
+    assert!(screen.shows("放弃这份申请吗？"));
+    assert!(screen.take_events().is_empty());
+    screen.tap("继续填写 Keep editing");
+    assert!(!screen.shows("放弃这份申请吗？"));
+    screen.tap("取消 Cancel");
+    screen.tap("放弃 Discard");
+    assert_eq!(screen.take_events(), vec![UiEvent::CancelForm]);
+    screen.render();
+    assert!(screen.shows("最近的申请"), "back on the board");
+
+    // Submitted page.
+    screen.handle().show_form(birth_permit());
+    screen.handle().show_submitted(ReceiptView {
+        tracking_number: "MZ-240611-0009".into(),
+        service_zh: "生育登记".into(),
+        service_en: "Birth registration".into(),
+        note_zh: "联网后会自动发送到县里，批准后会收到短信。".into(),
+        note_en: "It goes to the county when the link is up; an SMS follows the decision.".into(),
+    });
+    let submitted_frame = screen.render();
+    submitted_frame.save_if_asked("submitted");
+    submitted_frame.assert_rich("submitted");
+    assert!(screen.shows("MZ-240611-0009"));
+    assert!(screen.shows("已保存"));
+    screen.tap("返回首页 Back to the board");
+    assert_eq!(screen.take_events(), vec![UiEvent::ShowBoard]);
+    assert!(screen.shows("最近的申请"));
+
+    // Banners hide themselves; a newer one is not cut short by the older one's timer.
+    let handle = screen.handle();
+    handle.show_message("已读卡".into(), "Card read".into(), MessageKind::Info);
+    screen.render();
+    assert!(screen.shows("已读卡 Card read"));
+    screen.advance(Duration::from_secs(2));
+    handle.show_message(
+        "扫描仪没有响应，请检查电源".into(),
+        "The scanner does not answer; check its power".into(),
+        MessageKind::Error,
+    );
+    let banner_frame = screen.render();
+    banner_frame.save_if_asked("board-message");
+    screen.advance(Duration::from_secs(3));
+    assert!(
+        screen.shows("扫描仪没有响应，请检查电源 The scanner does not answer; check its power"),
+        "the info banner's timer must not hide the error"
+    );
+    screen.advance(Duration::from_secs(10));
+    assert!(
+        !screen.shows("扫描仪没有响应，请检查电源 The scanner does not answer; check its power")
+    );
+    handle.show_message("已读卡".into(), "Card read".into(), MessageKind::Warning);
+    screen.pump();
+    screen.tap("已读卡 Card read");
+    assert!(!screen.shows("已读卡 Card read"), "a tap hides the banner");
+
+    // Quitting is harmless here, and a handle outliving the window does nothing.
+    let handle = screen.handle();
+    handle.quit();
+    drop(screen);
+    handle.show_board();
+    handle.set_board(board());
+}
