@@ -53,7 +53,11 @@ pub enum OutboxError {
     #[error("an application with id {0} is already stored")]
     AlreadyExists(Uuid),
     #[error("application {id} cannot go from {from} to {to}")]
-    BadTransition { id: Uuid, from: AppState, to: AppState },
+    BadTransition {
+        id: Uuid,
+        from: AppState,
+        to: AppState,
+    },
     #[error("the local database holds a value it does not understand: {0}")]
     Corrupt(String),
 }
@@ -118,6 +122,15 @@ pub struct Summary {
     pub outcome: Option<String>,
     pub reason: Option<String>,
     pub updated_at: OffsetDateTime,
+}
+
+/// One row of an application's event log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    pub at: OffsetDateTime,
+    pub from: Option<AppState>,
+    pub to: AppState,
+    pub detail: Option<String>,
 }
 
 /// An application as the sync engine sends it.
@@ -198,7 +211,8 @@ pub struct Outbox {
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_else(|_| t.unix_timestamp().to_string())
+    t.format(&Rfc3339)
+        .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
 
 fn parse_time(s: &str) -> Result<OffsetDateTime> {
@@ -416,8 +430,7 @@ impl Outbox {
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, tracking_number, service, masked_name, state, outcome, reason, updated) =
-                row?;
+            let (id, tracking_number, service, masked_name, state, outcome, reason, updated) = row?;
             out.push(Summary {
                 id: parse_id(&id)?,
                 tracking_number,
@@ -636,16 +649,30 @@ impl Outbox {
         self.set_state("decision_cursor", &cursor.to_string())
     }
 
-    /// The event log of one application, oldest first: (time, from, to, detail).
-    pub fn events(&self, id: &Uuid) -> Result<Vec<(String, Option<String>, String, Option<String>)>> {
+    /// The event log of one application, oldest first.
+    pub fn events(&self, id: &Uuid) -> Result<Vec<Event>> {
         let mut stmt = self.conn.prepare(
             "SELECT at, from_state, to_state, detail FROM events
              WHERE application_id = ?1 ORDER BY seq",
         )?;
         let rows = stmt.query_map([id.to_string()], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        rows.map(|row| {
+            let (at, from, to, detail) = row?;
+            Ok(Event {
+                at: parse_time(&at)?,
+                from: from.as_deref().map(parse_state).transpose()?,
+                to: parse_state(&to)?,
+                detail,
+            })
+        })
+        .collect()
     }
 
     fn get_state(&self, key: &str) -> Result<Option<String>> {
@@ -690,7 +717,13 @@ fn event(
     tx.execute(
         "INSERT INTO events (application_id, at, from_state, to_state, detail)
          VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![id.to_string(), at, from.map(AppState::as_str), to.as_str(), detail],
+        params![
+            id.to_string(),
+            at,
+            from.map(AppState::as_str),
+            to.as_str(),
+            detail
+        ],
     )?;
     Ok(())
 }
@@ -758,7 +791,10 @@ mod tests {
         assert_eq!(out.state, AppState::Queued);
         assert_eq!(out.fields, app.fields);
         assert_eq!(out.attachments.len(), 2);
-        assert_eq!(fs::read(&out.attachments[0].path).unwrap(), b"\xff\xd8photo");
+        assert_eq!(
+            fs::read(&out.attachments[0].path).unwrap(),
+            b"\xff\xd8photo"
+        );
         assert_eq!(
             out.attachments[1].sha256,
             hex::encode(Sha256::digest(vec![7u8; 1000]))
@@ -782,14 +818,20 @@ mod tests {
             Err(OutboxError::DuplicateName(_))
         ));
         app.scans[1].name = "../escape".into();
-        assert!(matches!(ob.submit(app.clone(), NOW), Err(OutboxError::BadName(_))));
+        assert!(matches!(
+            ob.submit(app.clone(), NOW),
+            Err(OutboxError::BadName(_))
+        ));
         // The same id twice: the second insert fails and must not delete the first's scans.
         let ok = sample("王五");
         ob.submit(ok.clone(), NOW).unwrap();
         let mut dup = sample("王五");
         dup.id = ok.id;
         dup.scans.truncate(1);
-        assert!(matches!(ob.submit(dup, NOW), Err(OutboxError::AlreadyExists(_))));
+        assert!(matches!(
+            ob.submit(dup, NOW),
+            Err(OutboxError::AlreadyExists(_))
+        ));
         assert_eq!(ob.status(NOW).unwrap().counts[&AppState::Queued], 1);
         assert!(ob.blob_path(&ok.id, "household_register.jpg").exists());
     }
@@ -825,8 +867,9 @@ mod tests {
         ob.apply_decision(&id, "approved", None, NOW).unwrap();
         ob.apply_decision(&id, "ready", None, NOW).unwrap();
         ob.apply_decision(&id, "ready", None, NOW).unwrap();
-        let to: Vec<String> = ob.events(&id).unwrap().into_iter().map(|e| e.2).collect();
-        assert_eq!(to, ["queued", "sending", "delivered", "decided", "ready"]);
+        let to: Vec<AppState> = ob.events(&id).unwrap().into_iter().map(|e| e.to).collect();
+        use AppState::*;
+        assert_eq!(to, [Queued, Sending, Delivered, Decided, Ready]);
         let row = &ob.recent(10).unwrap()[0];
         assert_eq!(row.state, AppState::Ready);
         assert_eq!(row.outcome.as_deref(), Some("approved"));
@@ -839,7 +882,10 @@ mod tests {
         let id = ob.submit(sample("甲"), NOW).unwrap().id;
         assert_eq!(ob.next_due(NOW).unwrap().map(|o| o.id), Some(id));
         let later = NOW + time::Duration::seconds(30);
-        assert_eq!(ob.record_failure(&id, "county unreachable", later).unwrap(), 1);
+        assert_eq!(
+            ob.record_failure(&id, "county unreachable", later).unwrap(),
+            1
+        );
         assert_eq!(ob.next_due(NOW).unwrap(), None);
         assert_eq!(ob.next_due(later).unwrap().map(|o| o.id), Some(id));
         assert_eq!(

@@ -112,6 +112,9 @@ mod tests {
             }
         }
         assert!(!HandedOver.can_go_to(Returned));
-        assert!(!Delivered.can_go_to(Returned), "delivered is final for the county's intake");
+        assert!(
+            !Delivered.can_go_to(Returned),
+            "delivered is final for the county's intake"
+        );
     }
 }

@@ -24,8 +24,7 @@ use std::time::Duration;
 
 use county_api::{
     AttachmentManifest, AttachmentStatus, DecisionAck, DecisionKind, DecisionPage, EnrolRequest,
-    EnrolResponse, ErrorBody, ErrorCode, Provisioning, SubmissionReceipt, SubmitApplication,
-    paths,
+    EnrolResponse, ErrorBody, ErrorCode, Provisioning, SubmissionReceipt, SubmitApplication, paths,
 };
 use reqwest::{Method, StatusCode};
 use time::OffsetDateTime;
@@ -144,12 +143,21 @@ async fn failure(resp: reqwest::Response) -> LinkError {
 
 fn snippet(text: &str) -> String {
     let s: String = text.chars().take(120).collect();
-    if s.is_empty() { "(empty body)".into() } else { s }
+    if s.is_empty() {
+        "(empty body)".into()
+    } else {
+        s
+    }
 }
 
 async fn json<T: serde::de::DeserializeOwned>(resp: reqwest::Response) -> Result<T, LinkError> {
     let bytes = resp.bytes().await.map_err(transport)?;
-    serde_json::from_slice(&bytes).map_err(|e| LinkError::Garbage(format!("{e}: {}", snippet(&String::from_utf8_lossy(&bytes)))))
+    serde_json::from_slice(&bytes).map_err(|e| {
+        LinkError::Garbage(format!(
+            "{e}: {}",
+            snippet(&String::from_utf8_lossy(&bytes))
+        ))
+    })
 }
 
 /// Exchange the provisioning file's one-time token for the station's credential.
@@ -201,7 +209,9 @@ impl Link {
                 }
                 Err(e) if e.returns_application() => {
                     let reason = match &e {
-                        LinkError::Refused { body, .. } => format!("{} / {}", body.message_zh, body.message),
+                        LinkError::Refused { body, .. } => {
+                            format!("{} / {}", body.message_zh, body.message)
+                        }
                         other => other.to_string(),
                     };
                     let mut ob = lock(outbox);
@@ -319,7 +329,8 @@ impl Link {
             }
             let len = (att.size - offset).min(CHUNK_BYTES as u64) as usize;
             let mut chunk = vec![0u8; len];
-            file.seek(SeekFrom::Start(offset)).map_err(LinkError::Scan)?;
+            file.seek(SeekFrom::Start(offset))
+                .map_err(LinkError::Scan)?;
             file.read_exact(&mut chunk).map_err(LinkError::Scan)?;
             let resp = self
                 .request(Method::PATCH, &path)
@@ -444,7 +455,8 @@ impl Link {
                         tracing::error!(error = %e2, "could not record the link error");
                     }
                     failures = failures.saturating_add(1);
-                    backoff::delay(failures, rand::random::<f64>()).min(poll.max(backoff::BASE) * 30)
+                    backoff::delay(failures, rand::random::<f64>())
+                        .min(poll.max(backoff::BASE) * 30)
                 }
             };
             tokio::select! {

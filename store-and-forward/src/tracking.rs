@@ -39,9 +39,15 @@ mod tests {
     #[test]
     fn format_is_date_and_two_groups() {
         let id = Uuid::from_bytes([0xff; 16]);
-        assert_eq!(tracking_number(&id, date!(2026 - 11 - 05)), "261105-ZZZZ-ZZZZ");
+        assert_eq!(
+            tracking_number(&id, date!(2026 - 11 - 05)),
+            "261105-ZZZZ-ZZZZ"
+        );
         let id = Uuid::from_bytes([0; 16]);
-        assert_eq!(tracking_number(&id, date!(2031 - 01 - 31)), "310131-0000-0000");
+        assert_eq!(
+            tracking_number(&id, date!(2031 - 01 - 31)),
+            "310131-0000-0000"
+        );
     }
 
     #[test]

@@ -38,7 +38,7 @@ pub struct CardData {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CardEvent {
     /// A card was placed and read.
-    Read(CardData),
+    Read(Box<CardData>),
     /// The card was lifted.
     Removed,
 }
@@ -74,7 +74,7 @@ impl SimulatedReader {
 
     /// Place `card` on the reader and lift it again.
     pub fn tap(&mut self, card: CardData) {
-        self.pending.push_back(CardEvent::Read(card));
+        self.pending.push_back(CardEvent::Read(Box::new(card)));
         self.pending.push_back(CardEvent::Removed);
     }
 }
@@ -105,7 +105,7 @@ mod tests {
         let mut r = SimulatedReader::new();
         assert_eq!(r.poll().unwrap(), None);
         r.tap(card.clone());
-        assert_eq!(r.poll().unwrap(), Some(CardEvent::Read(card)));
+        assert_eq!(r.poll().unwrap(), Some(CardEvent::Read(Box::new(card))));
         assert_eq!(r.poll().unwrap(), Some(CardEvent::Removed));
         assert_eq!(r.poll().unwrap(), None);
     }

@@ -1,0 +1,102 @@
+//! The configuration file (TOML) and the data directory.
+//!
+//! ```toml
+//! # /etc/kiosk/kiosk.toml — every key is optional
+//! [sync]
+//! poll_secs = 30        # how often to look for decisions when nothing is waiting
+//! [ui]
+//! fullscreen = true
+//! ```
+//! The station's identity and the county's address come from provisioning
+//! (`DATA_DIR/station.toml`), not from this file.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::Failure;
+use crate::cli::Command;
+
+const SYSTEM_CONFIG: &str = "/etc/kiosk/kiosk.toml";
+const APPLIANCE_DATA_DIR: &str = "/var/lib/kiosk";
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub sync: SyncConfig,
+    pub ui: UiConfig,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyncConfig {
+    pub poll_secs: u64,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig { poll_secs: 30 }
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct UiConfig {
+    pub fullscreen: bool,
+}
+
+impl Config {
+    /// Read `path`, or the system file when it exists, or use the defaults.
+    pub fn load(path: Option<&Path>) -> Result<Config, Failure> {
+        let path = match path {
+            Some(p) => p.to_path_buf(),
+            None if Path::new(SYSTEM_CONFIG).exists() => PathBuf::from(SYSTEM_CONFIG),
+            None => return Ok(Config::default()),
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            Failure::new(format!(
+                "the configuration file {} cannot be read: {e}",
+                path.display()
+            ))
+        })?;
+        Config::parse(&text).map_err(|e| {
+            Failure::new(format!(
+                "the configuration file {} is not valid: {e}",
+                path.display()
+            ))
+        })
+    }
+
+    pub fn parse(text: &str) -> Result<Config, toml::de::Error> {
+        toml::from_str(text)
+    }
+}
+
+/// The data directory: `--data-dir` if given; the appliance's for `run`; else a per-user one.
+pub fn data_dir(given: Option<&Path>, command: &Command, _config: &Config) -> PathBuf {
+    if let Some(d) = given {
+        return d.to_path_buf();
+    }
+    if matches!(command, Command::Run { .. }) {
+        return PathBuf::from(APPLIANCE_DATA_DIR);
+    }
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("village-kiosk")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_defaults_and_unknown_keys_are_refused() {
+        assert_eq!(Config::parse("").unwrap(), Config::default());
+        let c = Config::parse("[sync]\npoll_secs = 5\n").unwrap();
+        assert_eq!(c.sync.poll_secs, 5);
+        let e = Config::parse("[sync]\npol_secs = 5\n").unwrap_err();
+        assert!(e.to_string().contains("pol_secs"), "{e}");
+    }
+}

@@ -1,0 +1,104 @@
+//! The running appliance: the outbox, the sync engine and (unless headless) the screen.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use store_and_forward::{Link, Outbox};
+use tokio::runtime::Runtime;
+use tokio::sync::{Notify, watch};
+
+use crate::Failure;
+use crate::config::Config;
+use crate::station::Station;
+
+/// What the running appliance is made of; shared by the screen and the sync engine.
+#[derive(Clone)]
+pub struct Shared {
+    pub outbox: Arc<Mutex<Outbox>>,
+    /// Notified after a submission so the sync engine sends at once.
+    pub wake: Arc<Notify>,
+    pub station: Station,
+    pub demo: bool,
+}
+
+pub struct Options {
+    pub headless: bool,
+    pub demo: bool,
+    pub poll: Duration,
+}
+
+pub fn runtime() -> Result<Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::new(format!("the background workers cannot start: {e}")))
+}
+
+/// `kiosk run`: the provisioned appliance.
+pub fn run_appliance(data_dir: &Path, config: &Config, headless: bool) -> Result<(), Failure> {
+    let Some(station) = Station::load(data_dir)? else {
+        return Err(Failure::new(format!(
+            "this station is not provisioned yet (no {}); copy the county's provisioning file \
+             and run `kiosk provision FILE`",
+            crate::station::path(data_dir).display()
+        )));
+    };
+    let rt = runtime()?;
+    run(
+        &rt,
+        data_dir,
+        station,
+        Options {
+            headless,
+            demo: false,
+            poll: Duration::from_secs(config.sync.poll_secs.max(1)),
+        },
+    )
+}
+
+/// Run until Ctrl-C / SIGTERM (headless) or until the window closes.
+pub fn run(rt: &Runtime, data_dir: &Path, station: Station, opts: Options) -> Result<(), Failure> {
+    let outbox = Outbox::open(data_dir)?;
+    let shared = Shared {
+        outbox: Arc::new(Mutex::new(outbox)),
+        wake: Arc::new(Notify::new()),
+        station,
+        demo: opts.demo,
+    };
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let link = Link::new(&shared.station.county_url, &shared.station.credential);
+    let sync = rt.spawn(link.run(
+        shared.outbox.clone(),
+        shared.wake.clone(),
+        opts.poll,
+        stop_rx,
+    ));
+    let result = if opts.headless {
+        rt.block_on(wait_for_signal());
+        Ok(())
+    } else {
+        crate::screen::run(rt, shared.clone())
+    };
+    let _ = stop_tx.send(true);
+    let _ = rt.block_on(sync);
+    result
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn wait_for_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+    tracing::info!("stopping");
+}

@@ -1,0 +1,107 @@
+//! `kiosk demo`: the appliance with simulated devices and the reference county platform
+//! running in this process on 127.0.0.1 (a free port), its data under `DATA_DIR/county`.
+//!
+//! The station enrols with that county once, exactly as a real station does (provisioning
+//! file → one-time token → credential); later runs reuse the identity and only follow the
+//! county to its new port.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::Failure;
+use crate::config::Config;
+use crate::daemon::{self, Options};
+use crate::station::Station;
+
+const DEMO_STATION: &str = "示范村为民服务站 Demo village station";
+
+pub fn run(data_dir: &Path, config: &Config, headless: bool) -> Result<(), Failure> {
+    std::fs::create_dir_all(data_dir).map_err(|e| {
+        Failure::new(format!(
+            "the data directory {} cannot be created: {e}",
+            data_dir.display()
+        ))
+    })?;
+    let county_dir = data_dir.join("county");
+    std::fs::create_dir_all(&county_dir).map_err(|e| {
+        Failure::new(format!(
+            "the county data directory {} cannot be created: {e}",
+            county_dir.display()
+        ))
+    })?;
+    let rt = daemon::runtime()?;
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .map_err(|e| Failure::new(format!("no local port for the county platform: {e}")))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Failure::new(format!("no local port for the county platform: {e}")))?;
+    let url = format!("http://{addr}");
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let county_task = {
+        let dir = county_dir.clone();
+        rt.spawn(async move {
+            let stop = async {
+                let _ = stop_rx.await;
+            };
+            if let Err(e) = county::serve(listener, &dir, stop).await {
+                tracing::error!(error = %e, "the demo county platform stopped");
+            }
+        })
+    };
+
+    let station = match Station::load(data_dir)? {
+        Some(mut s) if county_dir.join("county.sqlite3").exists() => {
+            s.county_url = url.clone();
+            s.save(data_dir)?;
+            s
+        }
+        _ => {
+            let prov = county::add_station(&county_dir, DEMO_STATION, &url)?;
+            let enrolled = rt.block_on(store_and_forward::sync::enrol(&prov))?;
+            let s = Station {
+                county_url: url.clone(),
+                station_id: enrolled.station_id,
+                station_name: enrolled.station_name,
+                credential: enrolled.credential,
+            };
+            s.save(data_dir)?;
+            s
+        }
+    };
+
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "kiosk demo: county platform on {url} (data in {})",
+        county_dir.display()
+    );
+    let _ = writeln!(
+        out,
+        "kiosk demo: station {} ({})",
+        station.station_id, station.station_name
+    );
+    let _ = writeln!(
+        out,
+        "kiosk demo: ready; submit with `kiosk --data-dir {} submit FILE`",
+        data_dir.display()
+    );
+    let _ = out.flush();
+    drop(out);
+
+    let poll = Duration::from_secs(config.sync.poll_secs.clamp(1, 2));
+    let result = daemon::run(
+        &rt,
+        data_dir,
+        station,
+        Options {
+            headless,
+            demo: true,
+            poll,
+        },
+    );
+    let _ = stop_tx.send(());
+    let _ = rt.block_on(county_task);
+    result
+}

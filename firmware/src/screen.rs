@@ -1,0 +1,512 @@
+//! The screen: turns the domain and the outbox into what `kiosk-ui` shows, and the operator's
+//! actions into submissions. Runs the UI on the main thread; storage work goes to the tokio
+//! runtime's blocking pool so the screen never waits on the SD card.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+use std::time::Duration;
+
+use kiosk_domain::codes;
+use kiosk_domain::definition::{FieldKind, ServiceDefinition};
+use kiosk_ui::{
+    BoardRow, BoardState, FieldErrorView, FieldKindView, FieldView, FormSection, FormView,
+    MessageKind, ReceiptView, ScanView, ServiceTile, StatusView, Ui, UiEvent, UiHandle,
+};
+use store_and_forward::outbox::Summary;
+use store_and_forward::{AppState, NewApplication, NewScan, Status};
+use tokio::runtime::Runtime;
+
+use crate::Failure;
+use crate::daemon::{Shared, wait_for_signal};
+use crate::form::{self, Problem};
+use crate::samples;
+
+/// Run the window until it closes. Without a display, say so and carry on headless.
+pub fn run(rt: &Runtime, shared: Shared) -> Result<(), Failure> {
+    let ui = match Ui::new() {
+        Ok(ui) => ui,
+        Err(e) => {
+            eprintln!(
+                "kiosk: the screen cannot be opened ({e}); carrying on without a window \
+                 (use --headless to skip this attempt). Stop with Ctrl-C."
+            );
+            rt.block_on(wait_for_signal());
+            return Ok(());
+        }
+    };
+    let handle = ui.handle();
+    handle.set_services(form::services().iter().map(tile).collect());
+    let (station_zh, station_en) = split_name(&shared.station.station_name);
+    handle.set_status(StatusView {
+        station_zh,
+        station_en,
+        demo: shared.demo,
+        ..StatusView::default()
+    });
+
+    let controller = Rc::new(RefCell::new(Controller {
+        shared: shared.clone(),
+        handle: handle.clone(),
+        rt: rt.handle().clone(),
+        form: None,
+    }));
+    ui.on_event(move |ev| controller.borrow_mut().handle(ev));
+
+    let refresher = rt.spawn(refresh(shared, handle.clone()));
+    // systemd stops the appliance with SIGTERM: close the window so everything shuts down
+    // in order (the sync engine finishes its step, the outbox closes).
+    let stopper = rt.spawn(async move {
+        wait_for_signal().await;
+        handle.quit();
+    });
+    let result = ui
+        .run()
+        .map_err(|e| Failure::new(format!("the screen stopped: {e}")));
+    refresher.abort();
+    stopper.abort();
+    result
+}
+
+/// Every second: the status bar and the counter board, from the outbox.
+async fn refresh(shared: Shared, handle: UiHandle) {
+    loop {
+        let ob = shared.outbox.clone();
+        let read = tokio::task::spawn_blocking(move || {
+            let ob = ob.lock().unwrap_or_else(|p| p.into_inner());
+            Ok::<_, store_and_forward::OutboxError>((ob.status(form::now())?, ob.recent(50)?))
+        })
+        .await;
+        match read {
+            Ok(Ok((status, recent))) => {
+                handle.set_status(status_view(&shared, &status));
+                handle.set_board(recent.iter().map(board_row).collect());
+            }
+            Ok(Err(e)) => tracing::error!(error = %e, "cannot read the outbox for the screen"),
+            Err(e) => tracing::error!(error = %e, "screen refresh failed"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+struct OpenForm {
+    def: ServiceDefinition,
+    values: BTreeMap<String, String>,
+    touched: BTreeSet<String>,
+    scans: Vec<NewScan>,
+}
+
+struct Controller {
+    shared: Shared,
+    handle: UiHandle,
+    rt: tokio::runtime::Handle,
+    form: Option<OpenForm>,
+}
+
+impl Controller {
+    fn handle(&mut self, ev: UiEvent) {
+        match ev {
+            UiEvent::StartService { service_id } => match form::service(&service_id) {
+                Some(def) => {
+                    self.handle.show_form(form_view(&def));
+                    self.form = Some(OpenForm {
+                        def,
+                        values: BTreeMap::new(),
+                        touched: BTreeSet::new(),
+                        scans: Vec::new(),
+                    });
+                }
+                None => self.handle.show_message(
+                    "这项服务暂时不能办理".into(),
+                    "This service is not available right now".into(),
+                    MessageKind::Warning,
+                ),
+            },
+            UiEvent::FieldEdited { field_id, value } => {
+                if let Some(f) = self.form.as_mut() {
+                    f.values.insert(field_id.clone(), value);
+                    f.touched.insert(field_id);
+                    self.show_errors(false);
+                }
+            }
+            UiEvent::ScanRequested { scan_id } => self.scan(scan_id),
+            UiEvent::SimulateCardTap => self.card_tap(),
+            UiEvent::Submit { values } => {
+                if let Some(f) = self.form.as_mut() {
+                    f.values = values.into_iter().collect();
+                }
+                self.submit();
+            }
+            UiEvent::CancelForm | UiEvent::ShowBoard => {
+                self.form = None;
+                self.handle.show_board();
+            }
+        }
+    }
+
+    fn problems(&self) -> Vec<Problem> {
+        let Some(f) = &self.form else {
+            return Vec::new();
+        };
+        match form::check(&f.def.id, &f.values, &f.scans, form::now()) {
+            Ok(_) => Vec::new(),
+            Err(p) => p,
+        }
+    }
+
+    /// Show errors; while typing only those of fields already touched.
+    fn show_errors(&self, all: bool) {
+        let Some(f) = &self.form else { return };
+        let errors = self
+            .problems()
+            .into_iter()
+            .filter(|p| all || f.touched.contains(&p.field))
+            .map(|p| FieldErrorView {
+                field_id: p.field,
+                message_zh: p.zh,
+                message_en: p.en,
+            })
+            .collect();
+        self.handle.set_field_errors(errors);
+    }
+
+    fn scan(&mut self, scan_id: String) {
+        let Some(f) = self.form.as_mut() else { return };
+        if !self.shared.demo {
+            self.handle.show_message(
+                "扫描仪还没有接好".into(),
+                "The scanner is not set up yet".into(),
+                MessageKind::Warning,
+            );
+            return;
+        }
+        f.scans.retain(|s| s.scan != scan_id);
+        f.scans.push(NewScan {
+            name: format!("{scan_id}.jpg"),
+            scan: scan_id.clone(),
+            content_type: "image/jpeg".into(),
+            bytes: samples::SCAN_PAGE.to_vec(),
+        });
+        f.touched.insert(format!("scans.{scan_id}"));
+        self.handle.set_scan_state(
+            scan_id,
+            true,
+            Some(("已扫描（模拟）".into(), "Scanned (simulated)".into())),
+        );
+        self.show_errors(false);
+    }
+
+    /// Demo: the next empty card-filled group of the form gets a sample card.
+    fn card_tap(&mut self) {
+        let Some(f) = self.form.as_mut() else {
+            self.handle.show_message(
+                "请先选择要办理的服务".into(),
+                "Choose a service first".into(),
+                MessageKind::Info,
+            );
+            return;
+        };
+        let cards = samples::cards();
+        let target = f.def.groups.iter().find(|g| {
+            let prefix = format!("{}.", g.id);
+            let card_fields: Vec<_> = f
+                .def
+                .fields
+                .iter()
+                .filter(|d| d.id.starts_with(&prefix) && d.from_card.is_some())
+                .collect();
+            !card_fields.is_empty()
+                && card_fields
+                    .iter()
+                    .all(|d| f.values.get(&d.id).is_none_or(|v| v.trim().is_empty()))
+        });
+        let Some(group) = target else {
+            self.handle.show_message(
+                "表上需要刷卡的地方都已填好".into(),
+                "Every card on this form is already read".into(),
+                MessageKind::Info,
+            );
+            return;
+        };
+        let card = match group.id.as_str() {
+            "mother" => &cards[1],
+            "father" => &cards[2],
+            "proxy" => &cards[3],
+            _ => &cards[0],
+        };
+        let values = form::card_values(&f.def, &group.id, card);
+        for (k, v) in &values {
+            f.values.insert(k.clone(), v.clone());
+            f.touched.insert(k.clone());
+        }
+        self.handle.fill_fields(values);
+        self.show_errors(false);
+    }
+
+    fn submit(&mut self) {
+        let Some(f) = &self.form else { return };
+        let now = form::now();
+        let checked = match form::check(&f.def.id, &f.values, &f.scans, now) {
+            Ok(c) => c,
+            Err(_) => {
+                self.show_errors(true);
+                self.handle.show_message(
+                    "还有需要修改的地方，请看红色提示".into(),
+                    "Some entries need fixing; see the red notes".into(),
+                    MessageKind::Warning,
+                );
+                return;
+            }
+        };
+        let app = NewApplication {
+            id: uuid::Uuid::now_v7(),
+            service: checked.service,
+            service_version: checked.service_version,
+            fields: checked.fields,
+            masked_name: checked.masked_name,
+            scans: f.scans.clone(),
+        };
+        let title = (f.def.title.zh.clone(), f.def.title.en.clone());
+        let (shared, handle) = (self.shared.clone(), self.handle.clone());
+        self.form = None;
+        self.rt.spawn_blocking(move || {
+            let result = shared
+                .outbox
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .submit(app, now);
+            match result {
+                Ok(done) => {
+                    shared.wake.notify_one();
+                    handle.show_submitted(ReceiptView {
+                        tracking_number: done.tracking_number,
+                        service_zh: title.0,
+                        service_en: title.1,
+                        note_zh: "申请已保存，联网后自动发送到县里。".into(),
+                        note_en: "Saved. It goes to the county by itself when the link is up."
+                            .into(),
+                    });
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "submission not stored");
+                    handle.show_message(
+                        "没有保存成功，请再提交一次；如果还不行，请联系技术员".into(),
+                        format!(
+                            "Not saved ({e}). Submit again; if it fails again, call the technician."
+                        ),
+                        MessageKind::Error,
+                    );
+                }
+            }
+        });
+    }
+}
+
+fn tile(def: &ServiceDefinition) -> ServiceTile {
+    ServiceTile {
+        id: def.id.clone(),
+        title_zh: def.title.zh.clone(),
+        title_en: def.title.en.clone(),
+        summary_zh: first_sentence(&def.summary.zh),
+        summary_en: first_sentence(&def.summary.en),
+    }
+}
+
+fn form_view(def: &ServiceDefinition) -> FormView {
+    let sections = def
+        .groups
+        .iter()
+        .map(|g| FormSection {
+            label_zh: g.label.zh.clone(),
+            label_en: g.label.en.clone(),
+            optional: g.optional,
+            fields: def
+                .fields
+                .iter()
+                .filter(|f| f.id.split('.').next() == Some(g.id.as_str()))
+                .map(|f| FieldView {
+                    id: f.id.clone(),
+                    label_zh: f.label.zh.clone(),
+                    label_en: f.label.en.clone(),
+                    help_zh: f.help.zh.clone(),
+                    help_en: f.help.en.clone(),
+                    kind: kind_view(&f.kind),
+                    required: f.required,
+                    value: String::new(),
+                })
+                .collect(),
+        })
+        .collect();
+    FormView {
+        service_id: def.id.clone(),
+        title_zh: def.title.zh.clone(),
+        title_en: def.title.en.clone(),
+        sections,
+        scans: def
+            .scans
+            .iter()
+            .map(|s| ScanView {
+                id: s.id.clone(),
+                label_zh: s.label.zh.clone(),
+                label_en: s.label.en.clone(),
+                required: s.required,
+                captured: false,
+            })
+            .collect(),
+    }
+}
+
+fn kind_view(kind: &FieldKind) -> FieldKindView {
+    match kind {
+        FieldKind::Text { .. } => FieldKindView::Text,
+        FieldKind::IdNumber => FieldKindView::IdNumber,
+        FieldKind::Phone => FieldKindView::Phone,
+        FieldKind::Date { .. } => FieldKindView::Date,
+        FieldKind::Integer { .. } => FieldKindView::Number,
+        FieldKind::Gender => FieldKindView::Choice(
+            [codes::Gender::Male, codes::Gender::Female]
+                .iter()
+                .map(|g| {
+                    let l = g.label();
+                    (g.code().to_string(), format!("{} {}", l.zh, l.en))
+                })
+                .collect(),
+        ),
+        FieldKind::Ethnicity => FieldKindView::Choice(
+            codes::ethnicities()
+                .map(|(code, name)| (code.to_string(), format!("{code} {name}")))
+                .collect(),
+        ),
+    }
+}
+
+fn status_view(shared: &Shared, st: &Status) -> StatusView {
+    let waiting = st.counts.get(&AppState::Queued).copied().unwrap_or(0)
+        + st.counts.get(&AppState::Sending).copied().unwrap_or(0);
+    let (last_zh, last_en) = match st.last_contact {
+        Some(t) => when(t, form::now()),
+        None => (String::new(), String::new()),
+    };
+    let (station_zh, station_en) = split_name(&shared.station.station_name);
+    StatusView {
+        station_zh,
+        station_en,
+        link_up: st.last_contact.is_some() && st.last_error.is_none(),
+        waiting: u32::try_from(waiting).unwrap_or(u32::MAX),
+        last_contact_zh: last_zh,
+        last_contact_en: last_en,
+        demo: shared.demo,
+    }
+}
+
+fn board_row(s: &Summary) -> BoardRow {
+    let (state, (zh, en)) = match (s.state, s.outcome.as_deref()) {
+        (AppState::Queued, _) => (BoardState::Waiting, form::state_label(s.state)),
+        (AppState::Sending, _) => (BoardState::Sending, form::state_label(s.state)),
+        (AppState::Delivered, _) => (BoardState::Delivered, form::state_label(s.state)),
+        (AppState::Decided, Some("rejected")) => (BoardState::Rejected, ("未批准", "Rejected")),
+        (AppState::Decided, Some("more_papers")) => {
+            (BoardState::Problem, ("需补材料", "More papers needed"))
+        }
+        (AppState::Decided, _) => (BoardState::Decided, ("已批准", "Approved")),
+        (AppState::Ready, _) => (BoardState::Ready, form::state_label(s.state)),
+        (AppState::HandedOver, _) => (BoardState::HandedOver, form::state_label(s.state)),
+        (AppState::Returned, _) => (BoardState::Problem, form::state_label(s.state)),
+    };
+    let service = form::service(&s.service);
+    BoardRow {
+        tracking_number: s.tracking_number.clone(),
+        service_zh: service
+            .as_ref()
+            .map_or(s.service.clone(), |d| short_title(&d.title.zh)),
+        service_en: service
+            .as_ref()
+            .map_or(String::new(), |d| short_title(&d.title.en)),
+        masked_name: s.masked_name.clone(),
+        state,
+        state_zh: zh.to_string(),
+        state_en: en.to_string(),
+        updated: when(s.updated_at, form::now()).0,
+    }
+}
+
+/// "今天 09:12" / "today 09:12", "昨天 …" / "yesterday …", else "6月9日 …" / "06-09 …".
+fn when(t: time::OffsetDateTime, now: time::OffsetDateTime) -> (String, String) {
+    let t = t.to_offset(now.offset());
+    let hm = format!("{:02}:{:02}", t.hour(), t.minute());
+    if t.date() == now.date() {
+        (format!("今天 {hm}"), format!("today {hm}"))
+    } else if t.date().next_day() == Some(now.date()) {
+        (format!("昨天 {hm}"), format!("yesterday {hm}"))
+    } else {
+        let (m, d) = (u8::from(t.month()), t.day());
+        (format!("{m}月{d}日 {hm}"), format!("{m:02}-{d:02} {hm}"))
+    }
+}
+
+/// A title without its parenthesised part, for narrow places: "生育登记（生育服务证）" ->
+/// "生育登记", "Birth registration (birth permit)" -> "Birth registration".
+fn short_title(title: &str) -> String {
+    title
+        .split(['（', '('])
+        .next()
+        .unwrap_or(title)
+        .trim()
+        .to_string()
+}
+
+/// The first sentence of a service's guide, for its tile; the whole guide is on its page.
+fn first_sentence(text: &str) -> String {
+    match text.find(['。', '.']) {
+        Some(i) => text[..i + text[i..].chars().next().map_or(0, char::len_utf8)].to_string(),
+        None => text.to_string(),
+    }
+}
+
+/// "示范村为民服务站 Demo village station" -> ("示范村为民服务站", "Demo village station").
+fn split_name(name: &str) -> (String, String) {
+    match name.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) if i > 0 => (name[..i].trim().to_string(), name[i..].trim().to_string()),
+        _ => (name.to_string(), String::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn times_read_naturally() {
+        let now = datetime!(2026-11-26 10:00 +8);
+        assert_eq!(when(datetime!(2026-11-26 01:12 UTC), now).0, "今天 09:12");
+        assert_eq!(
+            when(datetime!(2026-11-25 09:05 +8), now).1,
+            "yesterday 09:05"
+        );
+        assert_eq!(
+            when(datetime!(2026-06-09 16:30 +8), now),
+            ("6月9日 16:30".into(), "06-09 16:30".into())
+        );
+    }
+
+    #[test]
+    fn names_and_titles_are_shortened_for_the_screen() {
+        assert_eq!(short_title("生育登记（生育服务证）"), "生育登记");
+        assert_eq!(
+            short_title("Birth registration (birth permit)"),
+            "Birth registration"
+        );
+        assert_eq!(short_title("Elderly card"), "Elderly card");
+        assert_eq!(
+            first_sentence("夫妻办理生育登记。请带齐"),
+            "夫妻办理生育登记。"
+        );
+        assert_eq!(first_sentence("Issues the card. Bring"), "Issues the card.");
+        assert_eq!(
+            split_name("示范村为民服务站 Demo village station"),
+            ("示范村为民服务站".into(), "Demo village station".into())
+        );
+        assert_eq!(split_name("坝美村"), ("坝美村".into(), String::new()));
+    }
+}

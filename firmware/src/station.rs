@@ -1,0 +1,115 @@
+//! The station's identity: `DATA_DIR/station.toml`, written once enrolment succeeded.
+//!
+//! It holds the long-lived credential, so it is written atomically (temporary file, fsync,
+//! rename, fsync of the directory) with mode 0600: a power cut leaves the old file or the
+//! new one, never a torn one.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::Failure;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Station {
+    /// Base URL of the county platform.
+    pub county_url: String,
+    pub station_id: String,
+    pub station_name: String,
+    /// Bearer credential from enrolment.
+    pub credential: String,
+}
+
+pub fn path(data_dir: &Path) -> PathBuf {
+    data_dir.join("station.toml")
+}
+
+impl Station {
+    /// The stored identity, or `None` when the station was never enrolled.
+    pub fn load(data_dir: &Path) -> Result<Option<Station>, Failure> {
+        let p = path(data_dir);
+        let text = match std::fs::read_to_string(&p) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(Failure::new(format!(
+                    "the station identity {} cannot be read: {e}",
+                    p.display()
+                )));
+            }
+        };
+        toml::from_str(&text).map(Some).map_err(|e| {
+            Failure::new(format!(
+                "the station identity {} is damaged ({e}); provision the station again",
+                p.display()
+            ))
+        })
+    }
+
+    pub fn save(&self, data_dir: &Path) -> Result<(), Failure> {
+        let p = path(data_dir);
+        let body = format!(
+            "# The station's identity and county credential. Keep private.\n{}",
+            toml_string(self)?
+        );
+        write_atomic(&p, body.as_bytes()).map_err(|e| {
+            Failure::new(format!(
+                "the station identity cannot be saved to {}: {e}",
+                p.display()
+            ))
+        })
+    }
+}
+
+fn toml_string(station: &Station) -> Result<String, Failure> {
+    // Four plain strings: quote them ourselves rather than pull in a TOML writer.
+    let q = |s: &str| serde_json::to_string(s).map_err(Failure::from);
+    Ok(format!(
+        "county_url = {}\nstation_id = {}\nstation_name = {}\ncredential = {}\n",
+        q(&station.county_url)?,
+        q(&station.station_id)?,
+        q(&station.station_name)?,
+        q(&station.credential)?
+    ))
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp = path.with_extension("toml.tmp");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_round_trips_with_awkward_characters() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Station::load(dir.path()).unwrap(), None);
+        let s = Station {
+            county_url: "http://127.0.0.1:9/".into(),
+            station_id: "st-1".into(),
+            station_name: "坝美村 \"东\" \\ station".into(),
+            credential: "abc".into(),
+        };
+        s.save(dir.path()).unwrap();
+        assert_eq!(Station::load(dir.path()).unwrap(), Some(s));
+        std::fs::write(path(dir.path()), "county_url = ").unwrap();
+        let err = Station::load(dir.path()).unwrap_err();
+        assert!(err.message.contains("damaged"), "{}", err.message);
+    }
+}
