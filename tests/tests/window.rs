@@ -21,7 +21,14 @@ fn xvfb() -> Xvfb {
     // A display number of our own, so parallel runs do not meet.
     let display = format!(":{}", 50 + std::process::id() % 400);
     let child = Command::new("Xvfb")
-        .args([display.as_str(), "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+        .args([
+            display.as_str(),
+            "-screen",
+            "0",
+            "1280x800x24",
+            "-nolisten",
+            "tcp",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -58,7 +65,13 @@ fn the_demo_opens_its_window_and_stops_cleanly_on_sigterm() {
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         text.contains("Village service station").then_some(text)
     });
-    assert!(tree.contains("1280x800"), "the window has the kiosk's size: {tree}");
+    assert!(
+        tree.contains("1280x800"),
+        "the window has the kiosk's size: {tree}"
+    );
     let status = demo.terminate();
-    assert!(status.success(), "SIGTERM must close the window and exit 0: {status}");
+    assert!(
+        status.success(),
+        "SIGTERM must close the window and exit 0: {status}"
+    );
 }
