@@ -57,7 +57,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Provision this station from the file `county station add` wrote (not available yet).
+    /// Enrol this station with its county using the file `county station add` wrote; the
+    /// spent file is removed afterwards.
     Provision {
         /// The provisioning file.
         file: PathBuf,

@@ -10,6 +10,7 @@ mod config;
 mod daemon;
 mod demo;
 mod form;
+mod provision;
 mod samples;
 mod screen;
 mod station;
@@ -103,7 +104,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Run { headless } => daemon::run_appliance(&data_dir, &config, headless),
         Command::Submit { file, json } => submit::run(&data_dir, &file, json),
         Command::Status { json } => status::run(&data_dir, json),
-        Command::Provision { .. } => Err(Failure::not_available("provision")),
+        Command::Provision { file } => provision::run(&data_dir, &file),
         Command::Selftest { .. } => Err(Failure::not_available("selftest")),
         Command::Card { .. } => Err(Failure::not_available("card read")),
     }

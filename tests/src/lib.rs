@@ -110,6 +110,20 @@ impl Running {
         }
     }
 
+    /// Start `cmd` without waiting for any output (stdout is discarded).
+    pub fn spawn(cmd: &mut Command) -> Running {
+        let child = cmd
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+        Running {
+            child,
+            lines: Vec::new(),
+        }
+    }
+
     /// Ask the process to stop (SIGTERM) and return its exit status.
     pub fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();

@@ -1,0 +1,101 @@
+//! The real deployment shape: a `county serve` process, a station registered with
+//! `county station add`, `kiosk provision` with the file it wrote, and `kiosk run --headless`
+//! forwarding a submission and bringing the clerk's decision back.
+
+use std::process::Command;
+use std::time::Duration;
+
+use kiosk_e2e::{Running, bin, data, eventually, run, run_json};
+
+#[test]
+fn provision_run_submit_and_the_decision_comes_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let county_dir = tmp.path().join("county");
+    let station_dir = tmp.path().join("station");
+    let county = Running::until_line(
+        Command::new(bin("county"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&county_dir),
+        "listening on",
+        Duration::from_secs(30),
+    );
+    let url = county
+        .lines
+        .last()
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+
+    let prov = tmp.path().join("station.toml");
+    let out = run(Command::new(bin("county"))
+        .args([
+            "station",
+            "add",
+            "--name",
+            "坝美村为民服务站",
+            "--url",
+            &url,
+            "--out",
+        ])
+        .arg(&prov)
+        .arg("--data-dir")
+        .arg(&county_dir));
+    assert!(out.status.success(), "{out:?}");
+    let prov_copy = std::fs::read(&prov).unwrap();
+
+    let kiosk = |args: &[&str]| {
+        let mut c = Command::new(bin("kiosk"));
+        c.arg("--data-dir").arg(&station_dir).args(args);
+        c
+    };
+    let out = run(kiosk(&["provision"]).arg(&prov));
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("enrolled"));
+    assert!(
+        !prov.exists(),
+        "the spent provisioning file must be removed"
+    );
+
+    // The token works once: the same file again is refused with a plain sentence.
+    std::fs::write(&prov, &prov_copy).unwrap();
+    let again = run(kiosk(&["provision"]).arg(&prov));
+    assert_eq!(again.status.code(), Some(1), "{again:?}");
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("refused"), "{err}");
+    assert!(prov.exists(), "a refused file is left alone");
+
+    let config = tmp.path().join("kiosk.toml");
+    std::fs::write(&config, "[sync]\npoll_secs = 1\n").unwrap();
+    let mut cmd = kiosk(&["run", "--headless"]);
+    cmd.arg("--config").arg(&config);
+    let daemon = Running::spawn(&mut cmd);
+
+    let sub = run_json(kiosk(&["submit", "--json"]).arg(data("applications/elderly-card.json")));
+    let id = sub["application_id"].as_str().unwrap().to_string();
+    eventually(Duration::from_secs(60), "delivery", || {
+        let st = run_json(&mut kiosk(&["status", "--json"]));
+        (st["counts"]["delivered"] == 1).then_some(())
+    });
+
+    let out = run(Command::new(bin("county"))
+        .arg("decide")
+        .arg("--data-dir")
+        .arg(&county_dir)
+        .arg(&id)
+        .arg("approve"));
+    assert!(out.status.success(), "{out:?}");
+    eventually(
+        Duration::from_secs(60),
+        "the decision at the station",
+        || {
+            let st = run_json(&mut kiosk(&["status", "--json"]));
+            (st["counts"]["decided"] == 1).then_some(())
+        },
+    );
+
+    assert!(daemon.terminate().success());
+    assert!(county.terminate().success());
+}
