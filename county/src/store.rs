@@ -2,7 +2,6 @@
 //! these functions). Each function that writes more than one row does it in one transaction.
 
 use std::path::Path;
-use std::time::Duration;
 
 use county_api::{
     AttachmentStatus, CountyState, Decision, DecisionKind, DecisionPage, I18nText, Notice,
@@ -117,72 +116,11 @@ pub(crate) fn open(data_dir: &Path) -> Result<Connection, CountyError> {
         path: path.clone(),
         source,
     };
-    let mut conn = Connection::open(&path).map_err(database)?;
-    conn.busy_timeout(Duration::from_secs(5))
-        .map_err(database)?;
-    // Switching a fresh file to WAL needs an exclusive lock, and SQLite answers "locked"
-    // without waiting when another process is doing the same; retry a few times.
-    let mut attempt = 0;
-    loop {
-        match configure(&conn) {
-            Ok(()) => break,
-            Err(e) if is_busy(&e) && attempt < 20 => {
-                attempt += 1;
-                std::thread::sleep(Duration::from_millis(10 * attempt));
-            }
-            Err(e) => return Err(database(e)),
-        }
-    }
-    migrate(&mut conn)?;
-    Ok(conn)
-}
-
-/// The connection's PRAGMAs (outside the migrations: they are per connection or per file).
-fn configure(conn: &Connection) -> rusqlite::Result<()> {
-    let mode: String =
-        conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        tracing::warn!("SQLite refused WAL mode (journal_mode = {mode})");
-    }
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    Ok(())
-}
-
-fn is_busy(error: &rusqlite::Error) -> bool {
-    matches!(
-        error.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-    )
-}
-
-/// Bring the schema up to date. `county serve` and a clerk command may open a fresh data
-/// directory at the same moment: migrations take the write lock up front (IMMEDIATE), and the
-/// one that finds the work already done by the other counts as a success.
-fn migrate(conn: &mut Connection) -> Result<(), CountyError> {
-    conn.set_transaction_behavior(TransactionBehavior::Immediate);
-    let mut attempt = 0;
-    let result = loop {
-        match migrations().to_latest(conn) {
-            Ok(()) => break Ok(()),
-            Err(e) => {
-                if migrations().pending_migrations(conn).is_ok_and(|n| n == 0) {
-                    break Ok(());
-                }
-                attempt += 1;
-                if attempt >= 5 {
-                    break Err(CountyError::Migration(match e {
-                        // Not the SQL text: the message must fit on one line.
-                        rusqlite_migration::Error::RusqliteError { err, .. } => err.to_string(),
-                        other => other.to_string(),
-                    }));
-                }
-                std::thread::sleep(Duration::from_millis(50 * attempt));
-            }
-        }
-    };
-    conn.set_transaction_behavior(TransactionBehavior::Deferred);
-    result
+    // Safe when `county serve` and a clerk command open a fresh directory at once.
+    sqlite_open::open(&path, &migrations()).map_err(|e| match e {
+        sqlite_open::OpenError::Sqlite(source) => database(source),
+        sqlite_open::OpenError::Migration(m) => CountyError::Migration(m),
+    })
 }
 
 /// Now, RFC 3339 in UTC to the second.

@@ -57,6 +57,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Record that the villager collected the result (when the card reader cannot be used);
+    /// forwarded to the county with the next contact.
+    Handover {
+        /// The tracking number on the villager's receipt.
+        tracking_number: String,
+    },
     /// Enrol this station with its county using the file `county station add` wrote; the
     /// spent file is removed afterwards.
     Provision {

@@ -10,6 +10,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::Failure;
 use crate::config::Config;
+use crate::people::PersonKeys;
 use crate::station::Station;
 
 /// What the running appliance is made of; shared by the screen and the sync engine.
@@ -19,6 +20,8 @@ pub struct Shared {
     /// Notified after a submission so the sync engine sends at once.
     pub wake: Arc<Notify>,
     pub station: Station,
+    /// Keys for the card-tap index (see `people`).
+    pub people: PersonKeys,
     pub demo: bool,
 }
 
@@ -65,6 +68,7 @@ pub fn run(rt: &Runtime, data_dir: &Path, station: Station, opts: Options) -> Re
         outbox: Arc::new(Mutex::new(outbox)),
         wake: Arc::new(Notify::new()),
         station,
+        people: PersonKeys::load_or_create(data_dir)?,
         demo: opts.demo,
     };
     let (stop_tx, stop_rx) = watch::channel(false);

@@ -10,6 +10,8 @@ mod config;
 mod daemon;
 mod demo;
 mod form;
+mod handover;
+mod people;
 mod provision;
 mod samples;
 mod screen;
@@ -104,6 +106,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Run { headless } => daemon::run_appliance(&data_dir, &config, headless),
         Command::Submit { file, json } => submit::run(&data_dir, &file, json),
         Command::Status { json } => status::run(&data_dir, json),
+        Command::Handover { tracking_number } => handover::run(&data_dir, &tracking_number),
         Command::Provision { file } => provision::run(&data_dir, &file),
         Command::Selftest { .. } => Err(Failure::not_available("selftest")),
         Command::Card { .. } => Err(Failure::not_available("card read")),

@@ -258,7 +258,9 @@ impl Controller {
                 return;
             }
         };
+        let person_keys = self.shared.people.for_application(&f.def, &checked.fields);
         let app = NewApplication {
+            person_keys,
             id: uuid::Uuid::now_v7(),
             service: checked.service,
             service_version: checked.service_version,

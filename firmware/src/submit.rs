@@ -108,6 +108,10 @@ pub fn run(data_dir: &Path, file: &Path, json: bool) -> Result<(), Failure> {
             return Err(Failure::silent(1));
         }
     };
+    let people = crate::people::PersonKeys::load_or_create(data_dir)?;
+    let person_keys = form::service(&checked.service)
+        .map(|def| people.for_application(&def, &checked.fields))
+        .unwrap_or_default();
     let mut outbox = Outbox::open(data_dir)?;
     let done = outbox.submit(
         NewApplication {
@@ -116,6 +120,7 @@ pub fn run(data_dir: &Path, file: &Path, json: bool) -> Result<(), Failure> {
             service_version: checked.service_version,
             fields: checked.fields,
             masked_name: checked.masked_name,
+            person_keys,
             scans,
         },
         now,

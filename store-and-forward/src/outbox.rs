@@ -36,8 +36,8 @@ use crate::tracking::tracking_number;
 pub enum OutboxError {
     #[error("the local database cannot be used: {0}")]
     Database(#[from] rusqlite::Error),
-    #[error("the local database could not be upgraded: {0}")]
-    Migration(#[from] rusqlite_migration::Error),
+    #[error("the local database cannot be opened: {0}")]
+    Open(#[from] sqlite_open::OpenError),
     #[error("a scan could not be saved to {path}: {source} (is the storage full or read-only?)")]
     Blob {
         path: PathBuf,
@@ -85,6 +85,9 @@ pub struct NewApplication {
     pub fields: BTreeMap<String, String>,
     /// What the counter board may show of the person (e.g. `张*`).
     pub masked_name: String,
+    /// Keyed hashes of the ID numbers of the people on the application, so a card tap can
+    /// find "my applications" without the station keeping the numbers in the index.
+    pub person_keys: Vec<String>,
     pub scans: Vec<NewScan>,
 }
 
@@ -124,6 +127,15 @@ pub struct Summary {
     pub updated_at: OffsetDateTime,
 }
 
+/// A notice as the outbox keeps it: the county's JSON body plus what the queries need.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredNotice {
+    pub id: u64,
+    pub version: u64,
+    pub body: String,
+    pub expires_at: Option<String>,
+}
+
 /// One row of an application's event log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Event {
@@ -158,8 +170,10 @@ pub struct OutgoingAttachment {
     pub path: PathBuf,
 }
 
-const MIGRATIONS: &[M<'static>] = &[M::up(
-    "CREATE TABLE applications (
+/// Append-only: never edit a released step, add the next one.
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(
+        "CREATE TABLE applications (
         id TEXT PRIMARY KEY NOT NULL,
         tracking_number TEXT NOT NULL UNIQUE,
         service TEXT NOT NULL,
@@ -198,7 +212,30 @@ const MIGRATIONS: &[M<'static>] = &[M::up(
         key TEXT PRIMARY KEY NOT NULL,
         value TEXT NOT NULL
     ) STRICT;",
-)];
+    ),
+    // 2: hand-over forwarding, the card-tap index, and what the county publishes.
+    M::up(
+        "ALTER TABLE applications ADD COLUMN handed_over_at TEXT;
+    ALTER TABLE applications ADD COLUMN handover_sent INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE people (
+        application_id TEXT NOT NULL REFERENCES applications (id) ON DELETE CASCADE,
+        person_key TEXT NOT NULL,
+        PRIMARY KEY (application_id, person_key)
+    ) STRICT;
+    CREATE INDEX people_by_key ON people (person_key);
+    CREATE TABLE catalog (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        version INTEGER NOT NULL,
+        body TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE notices (
+        id INTEGER PRIMARY KEY NOT NULL,
+        version INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        expires_at TEXT
+    ) STRICT;",
+    ),
+];
 
 fn migrations() -> Migrations<'static> {
     Migrations::from_slice(MIGRATIONS)
@@ -249,12 +286,8 @@ impl Outbox {
     pub fn open(data_dir: &Path) -> Result<Outbox> {
         let blobs = data_dir.join("blobs");
         fs::create_dir_all(&blobs).map_err(blob_err(&blobs))?;
-        let mut conn = Connection::open(data_dir.join("outbox.sqlite3"))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        migrations().to_latest(&mut conn)?;
+        // Safe when the daemon and `kiosk submit` open a fresh directory at the same moment.
+        let conn = sqlite_open::open(&data_dir.join("outbox.sqlite3"), &migrations())?;
         let outbox = Outbox { conn, blobs };
         outbox.remove_orphan_blobs()?;
         Ok(outbox)
@@ -364,6 +397,12 @@ impl Outbox {
                     scan.bytes.len() as i64,
                     sha
                 ],
+            )?;
+        }
+        for key in &app.person_keys {
+            tx.execute(
+                "INSERT OR IGNORE INTO people (application_id, person_key) VALUES (?1, ?2)",
+                params![app.id.to_string(), key],
             )?;
         }
         event(&tx, &app.id, None, AppState::Queued, &at, None)?;
@@ -675,6 +714,194 @@ impl Outbox {
         .collect()
     }
 
+    /// The applications of the person whose keyed ID-number hash is `person_key` (a card
+    /// tap), newest first. Nobody else's.
+    pub fn for_person(&self, person_key: &str) -> Result<Vec<Summary>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT a.id FROM applications a JOIN people p ON p.application_id = a.id
+             WHERE p.person_key = ?1 ORDER BY a.updated_at DESC, a.id DESC",
+        )?;
+        let ids = stmt
+            .query_map([person_key], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(self.summary(&parse_id(&id)?)?);
+        }
+        Ok(out)
+    }
+
+    /// The application with this tracking number (as printed on the receipt), if any.
+    pub fn by_tracking(&self, tracking_number: &str) -> Result<Option<Summary>> {
+        let id: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT id FROM applications WHERE tracking_number = ?1",
+                [tracking_number.trim().to_ascii_uppercase()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        id.map(|id| self.summary(&parse_id(&id)?)).transpose()
+    }
+
+    /// One application's row for the screens.
+    pub fn summary(&self, id: &Uuid) -> Result<Summary> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT tracking_number, service, masked_name, state, outcome, reason, updated_at
+                 FROM applications WHERE id = ?1",
+                [id.to_string()],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, Option<String>>(4)?,
+                        r.get::<_, Option<String>>(5)?,
+                        r.get::<_, String>(6)?,
+                    ))
+                },
+            )
+            .optional()?
+            .ok_or(OutboxError::NotFound(*id))?;
+        let (tracking_number, service, masked_name, state, outcome, reason, updated) = row;
+        Ok(Summary {
+            id: *id,
+            tracking_number,
+            service,
+            masked_name,
+            state: parse_state(&state)?,
+            outcome,
+            reason,
+            updated_at: parse_time(&updated)?,
+        })
+    }
+
+    /// The villager collected the result (card tapped at pick-up). Recorded at once and
+    /// forwarded to the county by the sync engine. Repeating it changes nothing.
+    pub fn record_handover(&mut self, id: &Uuid, now: OffsetDateTime) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let from = current_state(&tx, id)?;
+        if from == AppState::HandedOver {
+            return Ok(());
+        }
+        if !from.can_go_to(AppState::HandedOver) {
+            return Err(OutboxError::BadTransition {
+                id: *id,
+                from,
+                to: AppState::HandedOver,
+            });
+        }
+        let at = rfc3339(now);
+        tx.execute(
+            "UPDATE applications SET state = 'handed_over', handed_over_at = ?2, updated_at = ?2,
+                 handover_sent = 0
+             WHERE id = ?1",
+            params![id.to_string(), at],
+        )?;
+        event(&tx, id, Some(from), AppState::HandedOver, &at, None)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Hand-overs recorded here and not yet acknowledged by the county.
+    pub fn pending_handovers(&self) -> Result<Vec<(Uuid, OffsetDateTime)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, handed_over_at FROM applications
+             WHERE state = 'handed_over' AND handover_sent = 0 ORDER BY handed_over_at",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+        })?;
+        rows.map(|row| {
+            let (id, at) = row?;
+            let at = at.ok_or_else(|| OutboxError::Corrupt(format!("hand-over time of {id}")))?;
+            Ok((parse_id(&id)?, parse_time(&at)?))
+        })
+        .collect()
+    }
+
+    /// The county acknowledged the hand-over.
+    pub fn mark_handover_sent(&mut self, id: &Uuid) -> Result<()> {
+        self.conn.execute(
+            "UPDATE applications SET handover_sent = 1 WHERE id = ?1",
+            [id.to_string()],
+        )?;
+        Ok(())
+    }
+
+    /// The service catalog last pulled from the county: its version and JSON body.
+    pub fn catalog(&self) -> Result<Option<(u64, String)>> {
+        Ok(self
+            .conn
+            .query_row("SELECT version, body FROM catalog WHERE id = 1", [], |r| {
+                Ok((r.get::<_, i64>(0)?.max(0) as u64, r.get::<_, String>(1)?))
+            })
+            .optional()?)
+    }
+
+    /// Replace the stored catalog (one transaction: the old one stays until the new commits).
+    pub fn store_catalog(&mut self, version: u64, body: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO catalog (id, version, body) VALUES (1, ?1, ?2)
+             ON CONFLICT (id) DO UPDATE SET version = excluded.version, body = excluded.body",
+            params![version as i64, body],
+        )?;
+        Ok(())
+    }
+
+    /// The version of the newest notice stored.
+    pub fn notice_version(&self) -> Result<u64> {
+        Ok(self
+            .get_state("notice_version")?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Store pulled notices (JSON bodies) and the stream position, in one transaction.
+    pub fn store_notices(&mut self, notices: &[StoredNotice], version: u64) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for n in notices {
+            tx.execute(
+                "INSERT INTO notices (id, version, body, expires_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO UPDATE SET version = excluded.version,
+                     body = excluded.body, expires_at = excluded.expires_at",
+                params![n.id as i64, n.version as i64, n.body, n.expires_at],
+            )?;
+        }
+        tx.execute(
+            "INSERT INTO sync_state (key, value) VALUES ('notice_version', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [version.to_string()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Notices still in force at `now`, newest first (JSON bodies as the county sent them).
+    pub fn notices(&self, now: OffsetDateTime) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT body, expires_at FROM notices ORDER BY version DESC")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (body, expires) = row?;
+            // An unreadable expiry keeps the notice: better shown too long than lost.
+            let expired = expires
+                .and_then(|e| OffsetDateTime::parse(&e, &Rfc3339).ok())
+                .is_some_and(|e| e <= now);
+            if !expired {
+                out.push(body);
+            }
+        }
+        Ok(out)
+    }
+
     fn get_state(&self, key: &str) -> Result<Option<String>> {
         Ok(self
             .conn
@@ -758,6 +985,7 @@ mod tests {
             service_version: 1,
             fields: BTreeMap::from([("applicant.name".into(), name.into())]),
             masked_name: "张*".into(),
+            person_keys: vec![format!("key-of-{name}")],
             scans: vec![
                 NewScan {
                     scan: "photo".into(),
@@ -873,6 +1101,73 @@ mod tests {
         let row = &ob.recent(10).unwrap()[0];
         assert_eq!(row.state, AppState::Ready);
         assert_eq!(row.outcome.as_deref(), Some("approved"));
+    }
+
+    #[test]
+    fn a_card_tap_finds_only_that_persons_applications_and_hand_over_is_queued_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ob = Outbox::open(dir.path()).unwrap();
+        let mine = ob.submit(sample("甲"), NOW).unwrap().id;
+        let _other = ob.submit(sample("乙"), NOW).unwrap().id;
+        let found: Vec<Uuid> = ob
+            .for_person("key-of-甲")
+            .unwrap()
+            .iter()
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(found, [mine]);
+        assert!(ob.for_person("key-of-nobody").unwrap().is_empty());
+
+        // Not ready yet: no hand-over.
+        assert!(matches!(
+            ob.record_handover(&mine, NOW),
+            Err(OutboxError::BadTransition { .. })
+        ));
+        ob.transition(&mine, AppState::Sending, None, NOW).unwrap();
+        ob.transition(&mine, AppState::Delivered, None, NOW)
+            .unwrap();
+        ob.apply_decision(&mine, "approved", None, NOW).unwrap();
+        ob.apply_decision(&mine, "ready", None, NOW).unwrap();
+        let later = NOW + time::Duration::hours(50);
+        ob.record_handover(&mine, later).unwrap();
+        ob.record_handover(&mine, later + time::Duration::hours(1))
+            .unwrap();
+        assert_eq!(ob.pending_handovers().unwrap(), [(mine, later)]);
+        ob.mark_handover_sent(&mine).unwrap();
+        assert!(ob.pending_handovers().unwrap().is_empty());
+        assert_eq!(ob.summary(&mine).unwrap().state, AppState::HandedOver);
+        let tracking = ob.summary(&mine).unwrap().tracking_number;
+        let found = ob.by_tracking(&tracking.to_lowercase()).unwrap().unwrap();
+        assert_eq!(found.id, mine);
+        assert_eq!(ob.by_tracking("000000-0000-0000").unwrap(), None);
+    }
+
+    #[test]
+    fn catalog_and_notices_are_kept_and_expired_notices_hidden() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ob = Outbox::open(dir.path()).unwrap();
+        assert_eq!(ob.catalog().unwrap(), None);
+        ob.store_catalog(3, "{\"v\":3}").unwrap();
+        ob.store_catalog(4, "{\"v\":4}").unwrap();
+        assert_eq!(ob.catalog().unwrap(), Some((4, "{\"v\":4}".into())));
+        assert_eq!(ob.notice_version().unwrap(), 0);
+        let n = |id: u64, exp: Option<&str>| StoredNotice {
+            id,
+            version: id + 10,
+            body: format!("notice {id}"),
+            expires_at: exp.map(str::to_string),
+        };
+        ob.store_notices(
+            &[
+                n(1, None),
+                n(2, Some("2026-11-01T00:00:00Z")),
+                n(3, Some("2027-01-01T00:00:00Z")),
+            ],
+            13,
+        )
+        .unwrap();
+        assert_eq!(ob.notice_version().unwrap(), 13);
+        assert_eq!(ob.notices(NOW).unwrap(), ["notice 3", "notice 1"]);
     }
 
     #[test]

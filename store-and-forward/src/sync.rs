@@ -5,7 +5,9 @@
 //!    county sees it early; then upload each scan in chunks, starting at the offset the
 //!    county reports (so an interrupted upload resumes, never restarts); when the county says
 //!    the application is complete, mark it `delivered`.
-//! 2. Pull decisions after the stored cursor, apply them, store the cursor, acknowledge.
+//! 2. Forward hand-overs recorded at the counter.
+//! 3. Pull decisions after the stored cursor, apply them, store the cursor, acknowledge.
+//! 4. Pull the service catalog (when its ETag changed) and new notices.
 //!
 //! What happens on bad answers:
 //! - Connect error, timeout, 5xx, 429, or a body that is not what the contract says: the
@@ -23,8 +25,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use county_api::{
-    AttachmentManifest, AttachmentStatus, DecisionAck, DecisionKind, DecisionPage, EnrolRequest,
-    EnrolResponse, ErrorBody, ErrorCode, Provisioning, SubmissionReceipt, SubmitApplication, paths,
+    AttachmentManifest, AttachmentStatus, Catalog, DecisionAck, DecisionKind, DecisionPage,
+    EnrolRequest, EnrolResponse, ErrorBody, ErrorCode, HandOver, NoticePage, Provisioning,
+    SubmissionReceipt, SubmitApplication, paths,
 };
 use reqwest::{Method, StatusCode};
 use time::OffsetDateTime;
@@ -32,7 +35,7 @@ use time::format_description::well_known::Rfc3339;
 use tokio::sync::{Notify, watch};
 
 use crate::backoff;
-use crate::outbox::{Outbox, OutboxError, Outgoing, OutgoingAttachment};
+use crate::outbox::{Outbox, OutboxError, Outgoing, OutgoingAttachment, StoredNotice};
 use crate::state::AppState;
 
 /// Bytes per `PATCH`. Small enough that a drop on a slow 3G link loses little.
@@ -83,7 +86,10 @@ impl LinkError {
 pub struct SyncReport {
     pub delivered: u32,
     pub returned: u32,
+    pub handovers: u32,
     pub decisions: u32,
+    pub catalog_updated: bool,
+    pub notices: u32,
 }
 
 /// The station's connection to its county: base URL plus the station credential.
@@ -229,8 +235,101 @@ impl Link {
                 }
             }
         }
+        report.handovers = self.send_handovers(outbox).await?;
         report.decisions = self.pull_decisions(outbox).await?;
+        report.catalog_updated = self.pull_catalog(outbox).await?;
+        report.notices = self.pull_notices(outbox).await?;
         Ok(report)
+    }
+
+    /// Forward hand-overs recorded at the counter. Returns how many the county took.
+    async fn send_handovers(&self, outbox: &Mutex<Outbox>) -> Result<u32, LinkError> {
+        let pending = lock(outbox).pending_handovers()?;
+        let mut sent = 0;
+        for (id, at) in pending {
+            let resp = self
+                .request(Method::POST, &paths::handover(&id))
+                .json(&HandOver {
+                    handed_over_at: at.format(&Rfc3339).unwrap_or_default(),
+                })
+                .send()
+                .await
+                .map_err(transport)?;
+            if resp.status().is_success() {
+                lock(outbox).mark_handover_sent(&id)?;
+                sent += 1;
+                continue;
+            }
+            match failure(resp).await {
+                // The county cannot take it (e.g. it never marked the result ready): keep the
+                // local record, stop re-sending, and leave a trace for the technician.
+                LinkError::Refused { body, .. } if !body.retryable => {
+                    tracing::warn!(application = %id, error = %body.message, "hand-over refused by the county");
+                    lock(outbox).mark_handover_sent(&id)?;
+                }
+                other => return Err(other),
+            }
+        }
+        Ok(sent)
+    }
+
+    /// Pull the service catalog if the county has a newer one (ETag / If-None-Match).
+    /// Returns whether it changed.
+    pub async fn pull_catalog(&self, outbox: &Mutex<Outbox>) -> Result<bool, LinkError> {
+        let have = lock(outbox).catalog()?.map(|(v, _)| v);
+        let mut req = self.request(Method::GET, paths::CATALOG);
+        if let Some(v) = have {
+            req = req.header(reqwest::header::IF_NONE_MATCH, format!("\"{v}\""));
+        }
+        let resp = req.send().await.map_err(transport)?;
+        if resp.status() == StatusCode::NOT_MODIFIED {
+            return Ok(false);
+        }
+        if !resp.status().is_success() {
+            return Err(failure(resp).await);
+        }
+        let catalog: Catalog = json(resp).await?;
+        if have == Some(catalog.version) {
+            return Ok(false);
+        }
+        let body = serde_json::to_string(&catalog)
+            .map_err(|e| LinkError::Garbage(format!("catalog: {e}")))?;
+        lock(outbox).store_catalog(catalog.version, &body)?;
+        tracing::info!(version = catalog.version, "service catalog updated");
+        Ok(true)
+    }
+
+    /// Pull notices newer than the stored version. Returns how many arrived.
+    pub async fn pull_notices(&self, outbox: &Mutex<Outbox>) -> Result<u32, LinkError> {
+        let after = lock(outbox).notice_version()?;
+        let resp = self
+            .request(Method::GET, paths::NOTICES)
+            .query(&[("after", after)])
+            .send()
+            .await
+            .map_err(transport)?;
+        if !resp.status().is_success() {
+            return Err(failure(resp).await);
+        }
+        let page: NoticePage = json(resp).await?;
+        if page.notices.is_empty() && page.version <= after {
+            return Ok(0);
+        }
+        let stored = page
+            .notices
+            .iter()
+            .map(|n| {
+                Ok(StoredNotice {
+                    id: n.id,
+                    version: n.version,
+                    body: serde_json::to_string(n)
+                        .map_err(|e| LinkError::Garbage(format!("notice: {e}")))?,
+                    expires_at: n.expires_at.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>, LinkError>>()?;
+        lock(outbox).store_notices(&stored, page.version.max(after))?;
+        Ok(stored.len() as u32)
     }
 
     async fn send(&self, outbox: &Mutex<Outbox>, app: &Outgoing) -> Result<(), LinkError> {

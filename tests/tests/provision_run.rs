@@ -75,18 +75,19 @@ fn provision_run_submit_and_the_decision_comes_back() {
 
     let sub = run_json(kiosk(&["submit", "--json"]).arg(data("applications/elderly-card.json")));
     let id = sub["application_id"].as_str().unwrap().to_string();
+    let tracking = sub["tracking_number"].as_str().unwrap().to_string();
     eventually(Duration::from_secs(60), "delivery", || {
         let st = run_json(&mut kiosk(&["status", "--json"]));
         (st["counts"]["delivered"] == 1).then_some(())
     });
 
-    let out = run(Command::new(bin("county"))
+    let approve = run(Command::new(bin("county"))
         .arg("decide")
         .arg("--data-dir")
         .arg(&county_dir)
         .arg(&id)
         .arg("approve"));
-    assert!(out.status.success(), "{out:?}");
+    assert!(approve.status.success(), "{approve:?}");
     eventually(
         Duration::from_secs(60),
         "the decision at the station",
@@ -95,6 +96,44 @@ fn provision_run_submit_and_the_decision_comes_back() {
             (st["counts"]["decided"] == 1).then_some(())
         },
     );
+
+    // Not ready yet: the operator's hand-over is refused in plain words.
+    let early = run(&mut kiosk(&["handover", &tracking]));
+    assert_eq!(early.status.code(), Some(1), "{early:?}");
+    assert!(String::from_utf8_lossy(&early.stderr).contains("not ready"));
+
+    let decide = |kind: &str| {
+        let out = run(Command::new(bin("county"))
+            .arg("decide")
+            .arg("--data-dir")
+            .arg(&county_dir)
+            .arg(&id)
+            .arg(kind));
+        assert!(out.status.success(), "{out:?}");
+    };
+    decide("ready");
+    eventually(Duration::from_secs(60), "ready at the station", || {
+        let st = run_json(&mut kiosk(&["status", "--json"]));
+        (st["counts"]["ready"] == 1).then_some(())
+    });
+    let out = run(&mut kiosk(&["handover", &tracking]));
+    assert!(out.status.success(), "{out:?}");
+    eventually(
+        Duration::from_secs(60),
+        "the hand-over at the county",
+        || {
+            let list = run_json(
+                Command::new(bin("county"))
+                    .arg("applications")
+                    .arg("--data-dir")
+                    .arg(&county_dir)
+                    .arg("--json"),
+            );
+            (list[0]["state"] == "handed_over").then_some(())
+        },
+    );
+    let st = run_json(&mut kiosk(&["status", "--json"]));
+    assert_eq!(st["counts"]["handed_over"], 1, "{st}");
 
     assert!(daemon.terminate().success());
     assert!(county.terminate().success());
