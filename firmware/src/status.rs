@@ -2,7 +2,8 @@
 //!
 //! JSON: `{"counts": {"queued": n, "sending": n, "delivered": n, "decided": n, "ready": n,
 //! "handed_over": n, "returned": n}, "oldest_waiting_secs": n|null, "last_contact":
-//! "<RFC 3339>"|null, "bytes_waiting": n, "total": n, "last_error": "..."|null}`.
+//! "<RFC 3339>"|null, "bytes_waiting": n, "total": n, "last_error": "..."|null,
+//! "sending": {"tracking_number", "bytes_acked", "bytes_total"}|null, "version": "x.y.z"}`.
 
 use std::path::Path;
 
@@ -26,6 +27,12 @@ pub fn to_json(st: &Status) -> Value {
         "bytes_waiting": st.bytes_waiting,
         "total": st.counts.values().sum::<u64>(),
         "last_error": st.last_error,
+        "sending": st.sending.as_ref().map(|p| json!({
+            "tracking_number": p.tracking_number,
+            "bytes_acked": p.bytes_acked,
+            "bytes_total": p.bytes_total,
+        })),
+        "version": env!("CARGO_PKG_VERSION"),
     })
 }
 
@@ -47,6 +54,14 @@ pub fn run(data_dir: &Path, json: bool) -> Result<(), Failure> {
     match st.last_contact.and_then(|t| t.format(&Rfc3339).ok()) {
         Some(t) => println!("上次联系县平台 Last contact with the county: {t}"),
         None => println!("尚未联系县平台 No contact with the county yet"),
+    }
+    if let Some(p) = &st.sending {
+        println!(
+            "正在发送 Sending {}: {} / {} KB",
+            p.tracking_number,
+            p.bytes_acked / 1024,
+            p.bytes_total / 1024
+        );
     }
     if let Some(e) = &st.last_error {
         println!("最近的问题 Last problem: {e}");

@@ -111,6 +111,16 @@ pub struct Status {
     pub bytes_waiting: u64,
     /// The last error of the sync engine, if the last attempt failed.
     pub last_error: Option<String>,
+    /// The application being sent now (or interrupted while sending), and how far.
+    pub sending: Option<Progress>,
+}
+
+/// Upload progress of one application, from what the county has acknowledged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Progress {
+    pub tracking_number: String,
+    pub bytes_acked: u64,
+    pub bytes_total: u64,
 }
 
 /// One row of the counter board.
@@ -288,9 +298,54 @@ impl Outbox {
         fs::create_dir_all(&blobs).map_err(blob_err(&blobs))?;
         // Safe when the daemon and `kiosk submit` open a fresh directory at the same moment.
         let conn = sqlite_open::open(&data_dir.join("outbox.sqlite3"), &migrations())?;
-        let outbox = Outbox { conn, blobs };
+        let mut outbox = Outbox { conn, blobs };
         outbox.remove_orphan_blobs()?;
+        outbox.return_damaged(OffsetDateTime::now_utc())?;
         Ok(outbox)
+    }
+
+    /// The other half of the start-up reconciliation: an application still to be sent whose
+    /// scan file is missing or has the wrong size (a damaged SD card, a file removed by hand)
+    /// could never be delivered; it goes back to the operator (`returned`) saying which
+    /// scan, instead of failing at the county forever. Returns how many were returned.
+    pub fn return_damaged(&mut self, now: OffsetDateTime) -> Result<u32> {
+        let mut stmt = self.conn.prepare(
+            "SELECT t.application_id, t.name, t.size FROM attachments t
+             JOIN applications a ON a.id = t.application_id
+             WHERE a.state IN ('queued', 'sending')",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        drop(stmt);
+        let mut damaged: BTreeMap<Uuid, Vec<String>> = BTreeMap::new();
+        for (id, name, size) in rows {
+            let id = parse_id(&id)?;
+            let ok = fs::metadata(self.blob_path(&id, &name)).is_ok_and(|m| m.len() == size as u64);
+            if !ok {
+                damaged.entry(id).or_default().push(name);
+            }
+        }
+        let count = damaged.len() as u32;
+        for (id, names) in damaged {
+            let detail = format!(
+                "扫描件缺失或损坏，请重新扫描 / scans missing or damaged on this station, scan again: {}",
+                names.join(", ")
+            );
+            tracing::error!(application = %id, scans = %names.join(", "), "stored scans are damaged");
+            self.transition(&id, AppState::Returned, Some(&detail), now)?;
+            self.conn.execute(
+                "UPDATE applications SET reason = ?2 WHERE id = ?1",
+                params![id.to_string(), detail],
+            )?;
+        }
+        Ok(count)
     }
 
     fn remove_orphan_blobs(&self) -> Result<()> {
@@ -440,12 +495,30 @@ impl Outbox {
             Some(s) => Some(parse_time(&s)?),
             None => None,
         };
+        let sending = self
+            .conn
+            .query_row(
+                "SELECT a.tracking_number, COALESCE(SUM(t.acked), 0), COALESCE(SUM(t.size), 0)
+                 FROM applications a LEFT JOIN attachments t ON t.application_id = a.id
+                 WHERE a.state = 'sending'
+                 GROUP BY a.id ORDER BY a.submitted_at, a.id LIMIT 1",
+                [],
+                |r| {
+                    Ok(Progress {
+                        tracking_number: r.get(0)?,
+                        bytes_acked: r.get::<_, i64>(1)?.max(0) as u64,
+                        bytes_total: r.get::<_, i64>(2)?.max(0) as u64,
+                    })
+                },
+            )
+            .optional()?;
         Ok(Status {
             counts,
             oldest_waiting_secs,
             last_contact,
             bytes_waiting: bytes_waiting.max(0) as u64,
             last_error: self.get_state("last_error")?,
+            sending,
         })
     }
 
@@ -1033,6 +1106,16 @@ mod tests {
         assert_eq!(st.oldest_waiting_secs, Some(90));
         assert_eq!(st.bytes_waiting, 1007);
         assert_eq!(st.last_contact, None);
+        assert_eq!(st.sending, None);
+        ob.transition(&app.id, AppState::Sending, None, NOW)
+            .unwrap();
+        ob.set_acked(&app.id, "household_register.jpg", 600)
+            .unwrap();
+        let st = ob.status(NOW).unwrap();
+        let p = st.sending.unwrap();
+        assert_eq!((p.bytes_acked, p.bytes_total), (600, 1007));
+        assert_eq!(p.tracking_number, done.tracking_number);
+        assert_eq!(st.bytes_waiting, 407);
     }
 
     #[test]
@@ -1078,6 +1161,30 @@ mod tests {
         let ob = Outbox::open(dir.path()).unwrap();
         assert!(!orphan.exists());
         assert!(ob.blob_path(&kept, "photo.jpg").exists());
+    }
+
+    #[test]
+    fn an_application_whose_scan_vanished_goes_back_to_the_operator_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let (hurt, fine) = {
+            let mut ob = Outbox::open(dir.path()).unwrap();
+            (
+                ob.submit(sample("甲"), NOW).unwrap().id,
+                ob.submit(sample("乙"), NOW).unwrap().id,
+            )
+        };
+        let path = dir
+            .path()
+            .join("blobs")
+            .join(hurt.to_string())
+            .join("photo.jpg");
+        fs::write(&path, b"short").unwrap();
+        let ob = Outbox::open(dir.path()).unwrap();
+        let row = ob.summary(&hurt).unwrap();
+        assert_eq!(row.state, AppState::Returned);
+        assert!(row.reason.unwrap().contains("photo.jpg"));
+        assert_eq!(ob.summary(&fine).unwrap().state, AppState::Queued);
+        assert_eq!(ob.next_due(NOW).unwrap().map(|o| o.id), Some(fine));
     }
 
     #[test]
