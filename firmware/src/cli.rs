@@ -75,7 +75,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// ID-card reader commands (not available yet).
+    /// ID-card reader: read one card, or run the reader simulator.
     Card {
         #[command(subcommand)]
         action: CardAction,
@@ -84,8 +84,57 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum CardAction {
-    /// Read the card on the reader once and print it.
-    Read,
+    /// Wait for a card on the reader, read it (text, photo, fingerprints, additional
+    /// address) and print it. Exit status: 0 read; 3 no card within the timeout; 4 a device
+    /// or protocol error that retries could not overcome (one sentence on stderr says which).
+    Read {
+        /// The reader's serial device (e.g. /dev/idcard, /dev/ttyUSB0, or the path
+        /// `kiosk card sim` printed).
+        #[arg(long, value_name = "PATH")]
+        device: PathBuf,
+        /// Seconds to wait for a card.
+        #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
+        timeout: f64,
+        /// Print one JSON object (keys: card_type, name, english_name, gender, nation_code,
+        /// nation, birth_date, address, extra_address, id_number, id_checksum_ok,
+        /// issuing_authority, valid_from, valid_until, long_term, expired, nationality,
+        /// pass_number, issue_count, photo_sha256, fingerprint_count, sam_id).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the card-reader simulator on a pseudo-terminal and print its device path on the
+    /// first line. The cards of FILE are placed in order; each is lifted once it has been
+    /// read, and the next one placed. Stops on Ctrl-C or SIGTERM.
+    Sim {
+        /// The cards (JSON; format in tests/data/cards/README.md).
+        #[arg(long, value_name = "FILE")]
+        cards: PathBuf,
+        /// Module latency per command, in milliseconds.
+        #[arg(long, value_name = "MS", default_value_t = 0)]
+        latency_ms: u64,
+        /// Fault: send answers in small random pieces.
+        #[arg(long)]
+        split_writes: bool,
+        /// Fault: random bytes and partial preambles before every answer.
+        #[arg(long)]
+        noise: bool,
+        /// Fault: the first N answers carry a wrong checksum.
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        corrupt_checksums: u32,
+        /// Answer at once instead of at 115200-baud wire time.
+        #[arg(long)]
+        no_wire_time: bool,
+        /// Also make this symlink to the device (as udev does for a real reader).
+        #[arg(long, value_name = "PATH")]
+        link: Option<PathBuf>,
+    },
+}
+
+fn parse_secs(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 86_400.0 => Ok(v),
+        _ => Err(format!("{s:?} is not a number of seconds (0 to 86400)")),
+    }
 }
 
 #[cfg(test)]

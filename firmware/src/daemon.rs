@@ -9,6 +9,7 @@ use tokio::runtime::Runtime;
 use tokio::sync::{Notify, watch};
 
 use crate::Failure;
+use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::people::PersonKeys;
 use crate::station::Station;
@@ -17,6 +18,8 @@ use crate::station::Station;
 #[derive(Clone)]
 pub struct Shared {
     pub outbox: Arc<Mutex<Outbox>>,
+    /// The services and county parameters in force (the county's catalog once pulled).
+    pub catalog: Arc<Mutex<Catalog>>,
     /// Notified after a submission so the sync engine sends at once.
     pub wake: Arc<Notify>,
     pub station: Station,
@@ -29,6 +32,8 @@ pub struct Options {
     pub headless: bool,
     pub demo: bool,
     pub poll: Duration,
+    /// The card reader the screen listens to (the demo's simulator read by the real driver).
+    pub card_reader: Option<idcard::SimulatedReader>,
 }
 
 pub fn runtime() -> Result<Runtime, Failure> {
@@ -57,6 +62,7 @@ pub fn run_appliance(data_dir: &Path, config: &Config, headless: bool) -> Result
             headless,
             demo: false,
             poll: Duration::from_secs(config.sync.poll_secs.max(1)),
+            card_reader: None,
         },
     )
 }
@@ -64,7 +70,9 @@ pub fn run_appliance(data_dir: &Path, config: &Config, headless: bool) -> Result
 /// Run until Ctrl-C / SIGTERM (headless) or until the window closes.
 pub fn run(rt: &Runtime, data_dir: &Path, station: Station, opts: Options) -> Result<(), Failure> {
     let outbox = Outbox::open(data_dir)?;
+    let catalog = Catalog::load(&outbox);
     let shared = Shared {
+        catalog: Arc::new(Mutex::new(catalog)),
         outbox: Arc::new(Mutex::new(outbox)),
         wake: Arc::new(Notify::new()),
         station,
@@ -83,7 +91,7 @@ pub fn run(rt: &Runtime, data_dir: &Path, station: Station, opts: Options) -> Re
         rt.block_on(wait_for_signal());
         Ok(())
     } else {
-        crate::screen::run(rt, shared.clone())
+        crate::screen::run(rt, shared.clone(), opts.card_reader)
     };
     let _ = stop_tx.send(true);
     let _ = rt.block_on(sync);

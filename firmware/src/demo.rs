@@ -1,6 +1,10 @@
 //! `kiosk demo`: the appliance with simulated devices and the reference county platform
 //! running in this process on 127.0.0.1 (a free port), its data under `DATA_DIR/county`.
 //!
+//! The ID-card reader is the pty simulator read by the real GA 467 driver
+//! (`idcard::SimulatedReader`): the screen's "simulate card tap" places a sample card on it,
+//! and the form fills from the driver's "card presented" event.
+//!
 //! The station enrols with that county once, exactly as a real station does (provisioning
 //! file → one-time token → credential); later runs reuse the identity and only follow the
 //! county to its new port.
@@ -71,11 +75,31 @@ pub fn run(data_dir: &Path, config: &Config, headless: bool) -> Result<(), Failu
         }
     };
 
+    let reader = {
+        let _inside = rt.enter();
+        idcard::SimulatedReader::start(
+            idcard::sim::SimOptions::default(),
+            idcard::Options::default(),
+        )
+    }
+    .map_err(|e| Failure::new(format!("the card-reader simulator cannot start: {e}")))?;
+    let reader_path = reader.simulator().path();
+    let (card_task, card_reader) = if headless {
+        (Some(rt.spawn(log_card_events(reader))), None)
+    } else {
+        (None, Some(reader))
+    };
+
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
         "kiosk demo: county platform on {url} (data in {})",
         county_dir.display()
+    );
+    let _ = writeln!(
+        out,
+        "kiosk demo: card-reader simulator on {} (read by the real driver)",
+        reader_path.display()
     );
     let _ = writeln!(
         out,
@@ -99,9 +123,29 @@ pub fn run(data_dir: &Path, config: &Config, headless: bool) -> Result<(), Failu
             headless,
             demo: true,
             poll,
+            card_reader,
         },
     );
+    if let Some(t) = card_task {
+        t.abort();
+    }
     let _ = stop_tx.send(());
     let _ = rt.block_on(county_task);
     result
+}
+
+/// Headless: nobody taps, but the reader runs; say what it sees (never personal data).
+async fn log_card_events(mut reader: idcard::SimulatedReader) {
+    use idcard::{CardEvent, CardReader};
+    while let Some(ev) = reader.next_event().await {
+        match ev {
+            CardEvent::ReaderReady => tracing::info!("card reader ready"),
+            CardEvent::Presented(card) => {
+                tracing::info!(card_type = card.text.card_type.key(), "card presented")
+            }
+            CardEvent::Unreadable(e) => tracing::warn!(error = %e, "card unreadable"),
+            CardEvent::Removed => tracing::info!("card removed"),
+            CardEvent::ReaderLost(e) => tracing::warn!(error = %e, "card reader lost"),
+        }
+    }
 }

@@ -3,10 +3,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use idcard::CardData;
-use kiosk_domain::definition::{self, CardField, ServiceDefinition};
+use idcard::Card;
+use kiosk_domain::definition::{CardField, ServiceDefinition};
 use kiosk_domain::validate::{self, Context};
 use store_and_forward::{AppState, NewScan};
+
+use crate::catalog::Catalog;
 use time::{OffsetDateTime, UtcOffset};
 
 /// China Standard Time: the date an application is made on is the station's local date.
@@ -38,24 +40,17 @@ pub struct Checked {
     pub masked_name: String,
 }
 
-/// The service definitions in force. (The county's catalog replaces these once pulled.)
-pub fn services() -> Vec<ServiceDefinition> {
-    definition::builtin()
-}
-
-pub fn service(id: &str) -> Option<ServiceDefinition> {
-    services().into_iter().find(|d| d.id == id)
-}
-
-/// Check an application exactly as the counter screen does.
+/// Check an application exactly as the counter screen does, against the services and the
+/// county parameters in force.
 pub fn check(
+    catalog: &Catalog,
     service_id: &str,
     fields: &BTreeMap<String, String>,
     scans: &[NewScan],
     now: OffsetDateTime,
 ) -> Result<Checked, Vec<Problem>> {
-    let Some(def) = service(service_id) else {
-        let known: Vec<String> = services().into_iter().map(|d| d.id).collect();
+    let Some(def) = catalog.service(service_id) else {
+        let known: Vec<&str> = catalog.services.iter().map(|d| d.id.as_str()).collect();
         return Err(vec![Problem {
             field: "service".into(),
             code: "unknown_service".into(),
@@ -67,12 +62,11 @@ pub fn check(
         }]);
     };
     let present: BTreeSet<String> = scans.iter().map(|s| s.scan.clone()).collect();
-    let params = BTreeMap::new();
     let ctx = Context {
         today: now.date(),
-        params: &params,
+        params: &catalog.params,
     };
-    let problems: Vec<Problem> = validate::validate(&def, fields, &present, &ctx)
+    let problems: Vec<Problem> = validate::validate(def, fields, &present, &ctx)
         .into_iter()
         .map(|e| Problem {
             field: e.field,
@@ -87,10 +81,10 @@ pub fn check(
     if !problems.is_empty() {
         return Err(problems);
     }
-    let fields = validate::normalize(&def, fields);
+    let fields = validate::normalize(def, fields);
     Ok(Checked {
-        masked_name: masked_name(&def, &fields),
-        service: def.id,
+        masked_name: masked_name(def, &fields),
+        service: def.id.clone(),
         service_version: def.version,
         fields,
     })
@@ -118,20 +112,26 @@ pub fn mask(name: &str) -> String {
     }
 }
 
-/// The values a card fills into the fields of `group` (e.g. `mother`).
-pub fn card_values(def: &ServiceDefinition, group: &str, card: &CardData) -> Vec<(String, String)> {
+/// The values a card fills into the fields of `group` (e.g. `mother`). The address is the
+/// one in force: the card's latest additional address (追加住址) when it has one.
+pub fn card_values(def: &ServiceDefinition, group: &str, card: &Card) -> Vec<(String, String)> {
     let prefix = format!("{group}.");
+    let text = &card.text;
     def.fields
         .iter()
         .filter(|f| f.id.starts_with(&prefix))
         .filter_map(|f| {
             let v = match f.from_card? {
-                CardField::Name => card.name.clone(),
-                CardField::Gender => card.gender_code.clone(),
-                CardField::Ethnicity => card.ethnicity_code.clone(),
-                CardField::BirthDate => iso_date(&card.birth_date),
-                CardField::IdNumber => card.id_number.clone(),
-                CardField::Address => card.address.clone(),
+                CardField::Name => text
+                    .name
+                    .clone()
+                    .or_else(|| text.english_name.clone())
+                    .unwrap_or_default(),
+                CardField::Gender => text.gender_code.clone(),
+                CardField::Ethnicity => text.nation_code.clone().unwrap_or_default(),
+                CardField::BirthDate => iso_date(&text.birth_date),
+                CardField::IdNumber => text.id_number.clone(),
+                CardField::Address => card.current_address().unwrap_or_default().to_string(),
             };
             Some((f.id.clone(), v))
         })

@@ -5,6 +5,8 @@
 //! 0 success; 1 the command failed (the message says why); 2 usage error, or a subcommand
 //! whose feature has not landed yet.
 
+mod card;
+mod catalog;
 mod cli;
 mod config;
 mod daemon;
@@ -109,6 +111,6 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Handover { tracking_number } => handover::run(&data_dir, &tracking_number),
         Command::Provision { file } => provision::run(&data_dir, &file),
         Command::Selftest { .. } => Err(Failure::not_available("selftest")),
-        Command::Card { .. } => Err(Failure::not_available("card read")),
+        Command::Card { action } => card::run(action),
     }
 }

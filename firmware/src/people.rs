@@ -37,10 +37,18 @@ impl PersonKeys {
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let secret: [u8; 32] = rand::random();
-                write_secret(&path, &hex::encode(secret)).map_err(|e| {
-                    Failure::new(format!("{} cannot be written: {e}", path.display()))
-                })?;
-                Ok(PersonKeys { secret })
+                match create_secret(&path, &hex::encode(secret)) {
+                    Ok(()) => Ok(PersonKeys { secret }),
+                    // Another process (the daemon beside `kiosk submit`) created it first:
+                    // use theirs, or the two would hash the same person differently.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        PersonKeys::load_or_create(data_dir)
+                    }
+                    Err(e) => Err(Failure::new(format!(
+                        "{} cannot be written: {e}",
+                        path.display()
+                    ))),
+                }
             }
             Err(e) => Err(Failure::new(format!(
                 "{} cannot be read: {e}",
@@ -73,11 +81,18 @@ impl PersonKeys {
     }
 }
 
-fn write_secret(path: &Path, text: &str) -> std::io::Result<()> {
+/// Create the secret once: written and fsynced under a name of this process's own, then
+/// hard-linked into place, which fails with `AlreadyExists` if another process won the race
+/// (a rename would silently replace the other's secret).
+fn create_secret(path: &Path, text: &str) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let tmp = path.with_extension("key.tmp");
+    let tmp = path.with_extension(format!(
+        "key.{}.{:x}.tmp",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
@@ -86,7 +101,9 @@ fn write_secret(path: &Path, text: &str) -> std::io::Result<()> {
         .open(&tmp)?;
     f.write_all(text.as_bytes())?;
     f.sync_all()?;
-    std::fs::rename(&tmp, path)?;
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    linked?;
     std::fs::File::open(dir)?.sync_all()
 }
 
@@ -106,6 +123,23 @@ mod tests {
         assert_ne!(ka.key(id), kb.key(id));
         assert_ne!(ka.key(id), ka.key("532627199205030019"));
         assert!(!ka.key(id).contains("53262719950214002X"));
+    }
+
+    /// Regression: the daemon and `kiosk submit` creating the secret at once collided on one
+    /// temporary name, and a rename could replace the secret the other had already used.
+    #[test]
+    fn processes_creating_the_secret_at_once_agree_on_one() {
+        let d = tempfile::tempdir().unwrap();
+        let keys: Vec<String> = (0..8)
+            .map(|_| {
+                let dir = d.path().to_path_buf();
+                std::thread::spawn(move || PersonKeys::load_or_create(&dir).map(|k| k.key("x")))
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().unwrap().map_err(|f| f.message).unwrap())
+            .collect();
+        assert!(keys.windows(2).all(|w| w[0] == w[1]), "{keys:?}");
     }
 
     #[test]

@@ -2,24 +2,27 @@
 //! sample page for the simulated scanner. The people are invented; their ID numbers are valid
 //! under GB 11643 so the demo's applications pass validation.
 
-use idcard::CardData;
+use idcard::{Card, CardText, CardType};
 
-fn card(name: &str, gender: &str, eth: &str, birth: &str, id: &str, address: &str) -> CardData {
-    CardData {
-        name: name.into(),
+fn card(name: &str, gender: &str, eth: &str, birth: &str, id: &str, address: &str) -> Card {
+    let text = CardText {
+        name: Some(name.into()),
         gender_code: gender.into(),
-        ethnicity_code: eth.into(),
+        nation_code: Some(eth.into()),
         birth_date: birth.into(),
-        address: address.into(),
+        address: Some(address.into()),
         id_number: id.into(),
-        issuing_authority: "广南县公安局".into(),
+        issuing_authority: Some("广南县公安局".into()),
         valid_from: "20200101".into(),
-        valid_to: "长期".into(),
-    }
+        valid_until: idcard::card::LONG_TERM.into(),
+        ..CardText::blank(CardType::Resident)
+    };
+    // The sample texts fit the card's layout (tested below), so this cannot fail.
+    idcard::sim::make_card(text, None, 2).unwrap_or_else(|e| unreachable!("sample card: {e}"))
 }
 
 /// Cards to tap in the demo, in order: the first of each group of a form takes the next one.
-pub fn cards() -> Vec<CardData> {
+pub fn cards() -> Vec<Card> {
     const ADDR: &str = "云南省文山壮族苗族自治州广南县坝美镇坝美村12号";
     vec![
         card(
@@ -46,3 +49,16 @@ pub fn cards() -> Vec<CardData> {
 /// The page the simulated scanner "captures" (a generated sample, marked as such).
 pub const SCAN_PAGE: &[u8] =
     include_bytes!("../../tests/data/applications/scans/household-register.jpg");
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_sample_cards_are_valid_cards() {
+        let cards = super::cards();
+        assert_eq!(cards.len(), 4);
+        for c in cards {
+            assert_eq!(c.text.id_checksum_ok(), Some(true), "{c:?}");
+            assert!(c.text.encode().is_ok());
+        }
+    }
+}

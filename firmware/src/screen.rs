@@ -2,10 +2,11 @@
 //! actions into submissions. Runs the UI on the main thread; storage work goes to the tokio
 //! runtime's blocking pool so the screen never waits on the SD card.
 
-use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use idcard::{Card, CardEvent, CardReader, SimulatedReader};
 
 use kiosk_domain::codes;
 use kiosk_domain::definition::{FieldKind, ServiceDefinition};
@@ -18,12 +19,13 @@ use store_and_forward::{AppState, NewApplication, NewScan, Status};
 use tokio::runtime::Runtime;
 
 use crate::Failure;
+use crate::catalog::Catalog;
 use crate::daemon::{Shared, wait_for_signal};
 use crate::form::{self, Problem};
 use crate::samples;
 
 /// Run the window until it closes. Without a display, say so and carry on headless.
-pub fn run(rt: &Runtime, shared: Shared) -> Result<(), Failure> {
+pub fn run(rt: &Runtime, shared: Shared, reader: Option<SimulatedReader>) -> Result<(), Failure> {
     let ui = match Ui::new() {
         Ok(ui) => ui,
         Err(e) => {
@@ -36,7 +38,7 @@ pub fn run(rt: &Runtime, shared: Shared) -> Result<(), Failure> {
         }
     };
     let handle = ui.handle();
-    handle.set_services(form::services().iter().map(tile).collect());
+    handle.set_services(catalog(&shared).services.iter().map(tile).collect());
     let (station_zh, station_en) = split_name(&shared.station.station_name);
     handle.set_status(StatusView {
         station_zh,
@@ -45,13 +47,19 @@ pub fn run(rt: &Runtime, shared: Shared) -> Result<(), Failure> {
         ..StatusView::default()
     });
 
-    let controller = Rc::new(RefCell::new(Controller {
+    let controller = Arc::new(Mutex::new(Controller {
         shared: shared.clone(),
         handle: handle.clone(),
         rt: rt.handle().clone(),
         form: None,
+        sim: reader.as_ref().map(SimulatedReader::simulator),
+        pending_group: None,
     }));
-    ui.on_event(move |ev| controller.borrow_mut().handle(ev));
+    let cards = reader.map(|r| rt.spawn(card_events(r, controller.clone())));
+    {
+        let controller = controller.clone();
+        ui.on_event(move |ev| lock(&controller).handle(ev));
+    }
 
     let refresher = rt.spawn(refresh(shared, handle.clone()));
     // systemd stops the appliance with SIGTERM: close the window so everything shuts down
@@ -65,22 +73,86 @@ pub fn run(rt: &Runtime, shared: Shared) -> Result<(), Failure> {
         .map_err(|e| Failure::new(format!("the screen stopped: {e}")));
     refresher.abort();
     stopper.abort();
+    if let Some(c) = cards {
+        c.abort();
+    }
     result
 }
 
+/// The services and county parameters in force now (a snapshot: the refresh loop replaces
+/// the shared catalog when the county publishes a new one).
+fn catalog(shared: &Shared) -> Catalog {
+    shared
+        .catalog
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+}
+
+fn lock(c: &Mutex<Controller>) -> std::sync::MutexGuard<'_, Controller> {
+    c.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The card reader's events, into the controller (the form fills from "card presented").
+async fn card_events(mut reader: impl CardReader, controller: Arc<Mutex<Controller>>) {
+    while let Some(ev) = reader.next_event().await {
+        match ev {
+            CardEvent::Presented(card) => lock(&controller).card_presented(*card),
+            CardEvent::Unreadable(e) => {
+                tracing::warn!(error = %e, "card unreadable");
+                let mut c = lock(&controller);
+                c.pending_group = None;
+                if let Some(sim) = &c.sim {
+                    sim.lift();
+                }
+                c.handle.show_message(
+                    "这张证件读不出来，请核对证件；如果一直这样，请联系技术员".into(),
+                    format!("This card cannot be read ({e})"),
+                    MessageKind::Warning,
+                );
+            }
+            CardEvent::Removed | CardEvent::ReaderReady => {}
+            CardEvent::ReaderLost(e) => {
+                tracing::warn!(error = %e, "card reader lost");
+                lock(&controller).handle.show_message(
+                    "读卡器没有连接好，请检查读卡器的连线".into(),
+                    format!("The card reader is not connected ({e})"),
+                    MessageKind::Warning,
+                );
+            }
+        }
+    }
+}
+
 /// Every second: the status bar and the counter board, from the outbox.
+/// Also follows the county's catalog: when a newer one was pulled, the services offered
+/// and the parameters used by validation change with it.
 async fn refresh(shared: Shared, handle: UiHandle) {
+    let mut catalog_version: Option<u64> = None;
     loop {
         let ob = shared.outbox.clone();
+        let known = catalog_version;
         let read = tokio::task::spawn_blocking(move || {
             let ob = ob.lock().unwrap_or_else(|p| p.into_inner());
-            Ok::<_, store_and_forward::OutboxError>((ob.status(form::now())?, ob.recent(50)?))
+            let pulled = ob.catalog()?.map(|(v, _)| v);
+            let newer = (pulled != known).then(|| (pulled, Catalog::load(&ob)));
+            Ok::<_, store_and_forward::OutboxError>((
+                ob.status(form::now())?,
+                ob.recent(50)?,
+                newer,
+            ))
         })
         .await;
         match read {
-            Ok(Ok((status, recent))) => {
+            Ok(Ok((status, recent, newer))) => {
+                if let Some((version, fresh)) = newer {
+                    catalog_version = version;
+                    handle.set_services(fresh.services.iter().map(tile).collect());
+                    *shared.catalog.lock().unwrap_or_else(|p| p.into_inner()) = fresh;
+                }
+                let cat = catalog(&shared);
                 handle.set_status(status_view(&shared, &status));
-                handle.set_board(recent.iter().map(board_row).collect());
+                handle.set_board(recent.iter().map(|r| board_row(&cat, r)).collect());
             }
             Ok(Err(e)) => tracing::error!(error = %e, "cannot read the outbox for the screen"),
             Err(e) => tracing::error!(error = %e, "screen refresh failed"),
@@ -101,27 +173,33 @@ struct Controller {
     handle: UiHandle,
     rt: tokio::runtime::Handle,
     form: Option<OpenForm>,
+    /// Demo: the simulator the "simulate card tap" button places sample cards on.
+    sim: Option<idcard::sim::Simulator>,
+    /// The group the card being read is for (set by the demo's tap).
+    pending_group: Option<String>,
 }
 
 impl Controller {
     fn handle(&mut self, ev: UiEvent) {
         match ev {
-            UiEvent::StartService { service_id } => match form::service(&service_id) {
-                Some(def) => {
-                    self.handle.show_form(form_view(&def));
-                    self.form = Some(OpenForm {
-                        def,
-                        values: BTreeMap::new(),
-                        touched: BTreeSet::new(),
-                        scans: Vec::new(),
-                    });
+            UiEvent::StartService { service_id } => {
+                match catalog(&self.shared).service(&service_id).cloned() {
+                    Some(def) => {
+                        self.handle.show_form(form_view(&def));
+                        self.form = Some(OpenForm {
+                            def,
+                            values: BTreeMap::new(),
+                            touched: BTreeSet::new(),
+                            scans: Vec::new(),
+                        });
+                    }
+                    None => self.handle.show_message(
+                        "这项服务暂时不能办理".into(),
+                        "This service is not available right now".into(),
+                        MessageKind::Warning,
+                    ),
                 }
-                None => self.handle.show_message(
-                    "这项服务暂时不能办理".into(),
-                    "This service is not available right now".into(),
-                    MessageKind::Warning,
-                ),
-            },
+            }
             UiEvent::FieldEdited { field_id, value } => {
                 if let Some(f) = self.form.as_mut() {
                     f.values.insert(field_id.clone(), value);
@@ -148,7 +226,13 @@ impl Controller {
         let Some(f) = &self.form else {
             return Vec::new();
         };
-        match form::check(&f.def.id, &f.values, &f.scans, form::now()) {
+        match form::check(
+            &catalog(&self.shared),
+            &f.def.id,
+            &f.values,
+            &f.scans,
+            form::now(),
+        ) {
             Ok(_) => Vec::new(),
             Err(p) => p,
         }
@@ -196,31 +280,40 @@ impl Controller {
         self.show_errors(false);
     }
 
-    /// Demo: the next empty card-filled group of the form gets a sample card.
+    /// The next group of the open form whose card fields are all empty.
+    fn next_card_group(&self) -> Option<String> {
+        let f = self.form.as_ref()?;
+        f.def
+            .groups
+            .iter()
+            .find(|g| {
+                let prefix = format!("{}.", g.id);
+                let card_fields: Vec<_> = f
+                    .def
+                    .fields
+                    .iter()
+                    .filter(|d| d.id.starts_with(&prefix) && d.from_card.is_some())
+                    .collect();
+                !card_fields.is_empty()
+                    && card_fields
+                        .iter()
+                        .all(|d| f.values.get(&d.id).is_none_or(|v| v.trim().is_empty()))
+            })
+            .map(|g| g.id.clone())
+    }
+
+    /// Demo: put the sample card for the next empty card group on the simulated reader.
+    /// The form fills when the driver reports the card (`card_presented`).
     fn card_tap(&mut self) {
-        let Some(f) = self.form.as_mut() else {
+        if self.form.is_none() {
             self.handle.show_message(
                 "请先选择要办理的服务".into(),
                 "Choose a service first".into(),
                 MessageKind::Info,
             );
             return;
-        };
-        let cards = samples::cards();
-        let target = f.def.groups.iter().find(|g| {
-            let prefix = format!("{}.", g.id);
-            let card_fields: Vec<_> = f
-                .def
-                .fields
-                .iter()
-                .filter(|d| d.id.starts_with(&prefix) && d.from_card.is_some())
-                .collect();
-            !card_fields.is_empty()
-                && card_fields
-                    .iter()
-                    .all(|d| f.values.get(&d.id).is_none_or(|v| v.trim().is_empty()))
-        });
-        let Some(group) = target else {
+        }
+        let Some(group) = self.next_card_group() else {
             self.handle.show_message(
                 "表上需要刷卡的地方都已填好".into(),
                 "Every card on this form is already read".into(),
@@ -228,25 +321,70 @@ impl Controller {
             );
             return;
         };
-        let card = match group.id.as_str() {
+        let Some(sim) = &self.sim else {
+            self.handle.show_message(
+                "读卡器还没有接好".into(),
+                "The card reader is not set up yet".into(),
+                MessageKind::Warning,
+            );
+            return;
+        };
+        let cards = samples::cards();
+        let card = match group.as_str() {
             "mother" => &cards[1],
             "father" => &cards[2],
             "proxy" => &cards[3],
             _ => &cards[0],
         };
-        let values = form::card_values(&f.def, &group.id, card);
+        if let Err(e) = sim.place(card.clone()) {
+            tracing::error!(error = %e, "sample card refused by the simulator");
+            return;
+        }
+        self.pending_group = Some(group);
+    }
+
+    /// The reader read a card: fill the group it is for (or the next empty one), flag an
+    /// ended validity or a wrong check character, and (demo) lift the card again.
+    fn card_presented(&mut self, card: Card) {
+        let group = self.pending_group.take().or_else(|| self.next_card_group());
+        if let Some(sim) = &self.sim {
+            sim.lift();
+        }
+        let (Some(f), Some(group)) = (self.form.as_mut(), group) else {
+            self.handle.show_message(
+                "请先选择要办理的服务，再刷身份证".into(),
+                "Choose a service first, then place the ID card".into(),
+                MessageKind::Info,
+            );
+            return;
+        };
+        let values = form::card_values(&f.def, &group, &card);
         for (k, v) in &values {
             f.values.insert(k.clone(), v.clone());
             f.touched.insert(k.clone());
         }
         self.handle.fill_fields(values);
         self.show_errors(false);
+        if card.text.expired(form::now().date()) {
+            self.handle.show_message(
+                "这张证件已过有效期，请核对".into(),
+                "This card's validity has ended; please check it".into(),
+                MessageKind::Warning,
+            );
+        } else if card.text.id_checksum_ok() == Some(false) {
+            self.handle.show_message(
+                "证件号码的校验码不对，请核对证件".into(),
+                "The card's ID number has a wrong check character; please check the card".into(),
+                MessageKind::Warning,
+            );
+        }
     }
 
     fn submit(&mut self) {
         let Some(f) = &self.form else { return };
         let now = form::now();
-        let checked = match form::check(&f.def.id, &f.values, &f.scans, now) {
+        let checked = match form::check(&catalog(&self.shared), &f.def.id, &f.values, &f.scans, now)
+        {
             Ok(c) => c,
             Err(_) => {
                 self.show_errors(true);
@@ -401,7 +539,7 @@ fn status_view(shared: &Shared, st: &Status) -> StatusView {
     }
 }
 
-fn board_row(s: &Summary) -> BoardRow {
+fn board_row(catalog: &Catalog, s: &Summary) -> BoardRow {
     let (state, (zh, en)) = match (s.state, s.outcome.as_deref()) {
         (AppState::Queued, _) => (BoardState::Waiting, form::state_label(s.state)),
         (AppState::Sending, _) => (BoardState::Sending, form::state_label(s.state)),
@@ -415,7 +553,7 @@ fn board_row(s: &Summary) -> BoardRow {
         (AppState::HandedOver, _) => (BoardState::HandedOver, form::state_label(s.state)),
         (AppState::Returned, _) => (BoardState::Problem, form::state_label(s.state)),
     };
-    let service = form::service(&s.service);
+    let service = catalog.service(&s.service);
     BoardRow {
         tracking_number: s.tracking_number.clone(),
         service_zh: service

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use store_and_forward::{NewApplication, NewScan, Outbox};
 
 use crate::Failure;
+use crate::catalog::Catalog;
 use crate::form;
 
 #[derive(Debug, Deserialize)]
@@ -101,7 +102,9 @@ pub fn run(data_dir: &Path, file: &Path, json: bool) -> Result<(), Failure> {
         });
     }
     let now = form::now();
-    let checked = match form::check(&app.service, &app.fields, &scans, now) {
+    let mut outbox = Outbox::open(data_dir)?;
+    let catalog = Catalog::load(&outbox);
+    let checked = match form::check(&catalog, &app.service, &app.fields, &scans, now) {
         Ok(c) => c,
         Err(errors) => {
             report_errors(&errors, json);
@@ -109,10 +112,10 @@ pub fn run(data_dir: &Path, file: &Path, json: bool) -> Result<(), Failure> {
         }
     };
     let people = crate::people::PersonKeys::load_or_create(data_dir)?;
-    let person_keys = form::service(&checked.service)
-        .map(|def| people.for_application(&def, &checked.fields))
+    let person_keys = catalog
+        .service(&checked.service)
+        .map(|def| people.for_application(def, &checked.fields))
         .unwrap_or_default();
-    let mut outbox = Outbox::open(data_dir)?;
     let done = outbox.submit(
         NewApplication {
             id: uuid::Uuid::now_v7(),

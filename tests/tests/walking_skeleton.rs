@@ -141,10 +141,10 @@ fn an_invalid_application_is_refused_listing_every_error_and_storing_nothing() {
 #[test]
 fn subcommands_of_later_issues_say_not_available_with_status_2() {
     let tmp = tempfile::tempdir().unwrap();
-    for args in [vec!["selftest"], vec!["card", "read"]] {
-        let out = run(kiosk(tmp.path()).args(&args));
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains("not available yet"), "{args:?}: {stderr}");
-    }
+    // (`card read` left this list with the ID-card issue; add later ones back as a loop.)
+    let args = ["selftest"];
+    let out = run(kiosk(tmp.path()).args(args));
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not available yet"), "{args:?}: {stderr}");
 }

@@ -1,112 +1,107 @@
-//! Resident ID-card reader: the card data the rest of the station sees, the reader trait, and
-//! its backends.
+//! Resident ID-card reader: a protocol-exact driver for the GA 467 security module (SAM)
+//! behind a USB-serial port, the card data it reads, and a simulator that speaks the same
+//! protocol on a pseudo-terminal.
 //!
-//! Key decision: the application depends on the small [`CardReader`] trait, never on a port.
-//! A backend turns whatever the hardware does into [`CardEvent`]s.
+//! # Key decision
+//! The protocol is a pure codec ([`codec`]: bytes and `now` in, frames and errors out; and
+//! [`card`]: the card's bytes to values and back). It never touches a port or a clock, so
+//! it is tested byte for byte, fuzzed, and shared by the driver and the simulator. A thin
+//! tokio layer ([`Reader`], [`Watcher`]) owns the port, the timers and the retries. The
+//! application depends only on the small [`CardReader`] trait; the serial watcher and the
+//! simulated reader (the simulator plus the same real driver) both implement it.
 //!
-//! Backends in this cut:
-//! - [`SimulatedReader`]: an in-process queue of sample cards, for the demo and tests.
-//!
-//! The GA 467 serial backend (a pure codec plus a tokio-serial driver) and the
-//! pseudo-terminal simulator that speaks the same protocol come with the ID-card issue; they
-//! will implement this same trait, so nothing above it changes.
+//! # I/O contract
+//! - [`Reader::open`] opens the device at 115200 8N1, exclusively (TIOCEXCL and `flock`),
+//!   and releases it on drop. Every command is retried up to [`Options::retries`] times on
+//!   a wrong checksum, an impossible length, a frame error the SAM reports (SW3 10/11) or
+//!   silence, each time after a re-sync (input dropped, decoder reset).
+//! - [`Watcher`] polls "find card" every [`Options::poll_interval`], reads a new card once
+//!   (text, photo, fingerprints, additional address) and reports
+//!   [`CardEvent::Presented`]; a card resting on the reader is not reported again;
+//!   [`CardEvent::Removed`] follows when it is lifted (or the reader is lost while a card lay
+//!   on it). A card the SAM refuses or whose data cannot be decoded is reported once as
+//!   [`CardEvent::Unreadable`]; a read interrupted by lifting the card is not reported.
+//!   When the device goes away (USB unplugged) it reports [`CardEvent::ReaderLost`]
+//!   and reopens the same path until it is back ([`CardEvent::ReaderReady`]). A stable path
+//!   (a udev symlink) is the system's job; the driver only reopens.
+//! - [`sim::Simulator`] runs in a thread of its own and answers on a pseudo-terminal.
+//! - The driver logs through `tracing` at debug/warn level, never a card's personal data;
+//!   [`Card`]'s `Debug` shows only its type and sizes.
 //!
 //! This crate knows nothing about applications or services.
+//!
+//! # Troubleshooting
+//! - *Permission denied* ([`Error::PermissionDenied`]): the user running the kiosk must be in
+//!   the `dialout` group (or a udev rule must give the device to it).
+//! - *Device busy* ([`Error::Busy`]): another program holds the reader (a second `kiosk`, a
+//!   vendor tool, `screen`/`minicom`). Only one may open it; stop the other.
+//! - *Not found* ([`Error::NotFound`]): the reader is unplugged, or the udev link (e.g.
+//!   `/dev/idcard`) is missing; `ls -l /dev/serial/by-id/` shows what the system sees.
+//! - *No answer / garbled answers*: wrong port (another USB-serial device), a rate other than
+//!   115200 set by a vendor tool (power-cycle the reader), or a failing cable.
+//! - *The card could not be read* ([`Error::ReadFailed`]): the card moved during the read;
+//!   lay it flat and still.
 
-use std::collections::VecDeque;
+pub mod card;
+pub mod codec;
+mod driver;
+pub mod sim;
+mod watch;
 
-/// The text of a resident ID card (GA/T 490), as decoded from the card.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CardData {
-    pub name: String,
-    /// GB/T 2261.1 code: `1` male, `2` female.
-    pub gender_code: String,
-    /// GB/T 3304 two-digit code, e.g. `01` (汉).
-    pub ethnicity_code: String,
-    /// `YYYYMMDD`.
-    pub birth_date: String,
-    pub address: String,
-    pub id_number: String,
-    pub issuing_authority: String,
-    /// `YYYYMMDD`.
-    pub valid_from: String,
-    /// `YYYYMMDD`, or `长期` for a card without expiry.
-    pub valid_to: String,
-}
+use std::future::Future;
+use std::io;
+
+pub use card::{Card, CardError, CardText, CardType, Gender, SamId, ValidUntil};
+pub use driver::{Error, Options, Reader, Result, open};
+pub use watch::{Presence, Step, Watcher};
 
 /// What a reader reports.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum CardEvent {
-    /// A card was placed and read.
-    Read(Box<CardData>),
+    /// The reader is open and answering (at start, and again after it was lost).
+    ReaderReady,
+    /// A card was placed and read in full.
+    Presented(Box<Card>),
+    /// A card was placed but cannot be used: the security module refused it (e.g. it failed
+    /// authentication) or its data cannot be decoded. [`CardEvent::Removed`] follows when it
+    /// is lifted.
+    Unreadable(Error),
     /// The card was lifted.
     Removed,
+    /// The reader went away or cannot be opened; the watcher keeps trying.
+    ReaderLost(Error),
 }
 
-/// Reader failures, in words a technician can act on.
-#[derive(Debug, thiserror::Error)]
-pub enum ReaderError {
-    #[error("the card reader is not connected")]
-    NotConnected,
-    #[error("the card could not be read; place it flat on the reader and try again")]
-    ReadFailed,
-}
-
-pub type Result<T, E = ReaderError> = std::result::Result<T, E>;
-
-/// A resident ID-card reader.
+/// An ID-card reader, as the application sees it.
 pub trait CardReader: Send {
-    /// The next event, if one happened since the last call. Never blocks for long.
-    fn poll(&mut self) -> Result<Option<CardEvent>>;
+    /// The next event; `None` once the reader has stopped for good.
+    fn next_event(&mut self) -> impl Future<Output = Option<CardEvent>> + Send;
 }
 
-/// An in-process reader fed with sample cards: each [`SimulatedReader::tap`] yields one
-/// `Read` followed by one `Removed`.
-#[derive(Debug, Default)]
+/// The simulator with the real driver reading from it: what the demo uses. Cards are put on
+/// and taken off through [`SimulatedReader::simulator`].
+#[derive(Debug)]
 pub struct SimulatedReader {
-    pending: VecDeque<CardEvent>,
+    watcher: Watcher,
+    sim: sim::Simulator,
 }
 
 impl SimulatedReader {
-    pub fn new() -> SimulatedReader {
-        SimulatedReader::default()
+    /// Start a simulator and watch it with the real driver (inside a tokio runtime).
+    pub fn start(sim: sim::SimOptions, opts: Options) -> io::Result<SimulatedReader> {
+        let sim = sim::Simulator::start(sim)?;
+        let watcher = Watcher::spawn(sim.path(), opts);
+        Ok(SimulatedReader { watcher, sim })
     }
 
-    /// Place `card` on the reader and lift it again.
-    pub fn tap(&mut self, card: CardData) {
-        self.pending.push_back(CardEvent::Read(Box::new(card)));
-        self.pending.push_back(CardEvent::Removed);
+    /// A handle to the simulator (place and lift cards, faults).
+    pub fn simulator(&self) -> sim::Simulator {
+        self.sim.clone()
     }
 }
 
 impl CardReader for SimulatedReader {
-    fn poll(&mut self) -> Result<Option<CardEvent>> {
-        Ok(self.pending.pop_front())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_tap_reads_then_removes() {
-        let card = CardData {
-            name: "张三".into(),
-            gender_code: "1".into(),
-            ethnicity_code: "01".into(),
-            birth_date: "19500101".into(),
-            address: "云南省".into(),
-            id_number: "x".into(),
-            issuing_authority: "y".into(),
-            valid_from: "20200101".into(),
-            valid_to: "长期".into(),
-        };
-        let mut r = SimulatedReader::new();
-        assert_eq!(r.poll().unwrap(), None);
-        r.tap(card.clone());
-        assert_eq!(r.poll().unwrap(), Some(CardEvent::Read(Box::new(card))));
-        assert_eq!(r.poll().unwrap(), Some(CardEvent::Removed));
-        assert_eq!(r.poll().unwrap(), None);
+    async fn next_event(&mut self) -> Option<CardEvent> {
+        self.watcher.next_event().await
     }
 }
