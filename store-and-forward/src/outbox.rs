@@ -14,7 +14,10 @@
 //! - Disk full / read-only while submitting: the error is returned, the blob directory of
 //!   the attempt is removed, the database is unchanged (the transaction never committed).
 //! - Another process (the `kiosk submit` CLI beside the running daemon) writes at the same
-//!   time: SQLite serialises the writers; `busy_timeout` waits up to 5 s.
+//!   time: SQLite serialises the writers; `busy_timeout` waits up to 5 s. A submission
+//!   holds `blobs.lock` (flock, shared) from its first scan file to its commit, and the
+//!   orphan sweep of [`Outbox::open`] runs only when it can take that lock exclusively, so
+//!   a submission in flight in another process is never mistaken for an orphan.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File};
@@ -23,6 +26,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use rusqlite_migration::{M, Migrations};
+use rustix::fs::{FlockOperation, flock};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -349,6 +353,15 @@ impl Outbox {
     }
 
     fn remove_orphan_blobs(&self) -> Result<()> {
+        // Regression (crash test; `an_open_beside_a_submission_in_flight_keeps_its_scans`):
+        // a directory no committed row names is also what a submission *in flight in another
+        // process* looks like, and the sweep deleted its scans. Sweep only while no
+        // submission holds the blob lock; otherwise leave orphans for the next open.
+        let Some(_sweeping) = blob_lock(&self.blobs, FlockOperation::NonBlockingLockExclusive)?
+        else {
+            tracing::debug!("a submission is in flight; the orphan sweep waits for the next open");
+            return Ok(());
+        };
         let known: HashSet<String> = {
             let mut stmt = self.conn.prepare("SELECT id FROM applications")?;
             stmt.query_map([], |r| r.get::<_, String>(0))?
@@ -383,6 +396,8 @@ impl Outbox {
                 return Err(OutboxError::DuplicateName(scan.name.clone()));
             }
         }
+        // Held until this function returns (committed or cleaned up): see `blob_lock`.
+        let _writing = blob_lock(&self.blobs, FlockOperation::LockShared)?;
         let exists: bool = self.conn.query_row(
             "SELECT EXISTS (SELECT 1 FROM applications WHERE id = ?1)",
             [app.id.to_string()],
@@ -1028,6 +1043,29 @@ fn event(
     Ok(())
 }
 
+/// The blob lock, `blobs.lock` beside the blob directory: [`Outbox::submit`] holds it shared
+/// from its first scan file to its commit, the orphan sweep exclusively. An flock(2) lock
+/// goes with the open file, so a process that dies (power cut, SIGKILL) releases it.
+/// `Ok(None)`: a non-blocking request found the lock taken.
+fn blob_lock(blobs: &Path, op: FlockOperation) -> Result<Option<File>> {
+    let path = blobs.with_extension("lock");
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(blob_err(&path))?;
+    match flock(&file, op) {
+        Ok(()) => Ok(Some(file)),
+        Err(e) if e == rustix::io::Errno::WOULDBLOCK => Ok(None),
+        Err(e) => Err(OutboxError::Blob {
+            path,
+            source: e.into(),
+        }),
+    }
+}
+
 /// Write every scan into `dir` and make them durable; returns their SHA-256 (hex).
 fn write_blobs(dir: &Path, parent: &Path, scans: &[NewScan]) -> Result<Vec<String>> {
     fs::create_dir(dir).map_err(blob_err(dir))?;
@@ -1275,6 +1313,39 @@ mod tests {
         .unwrap();
         assert_eq!(ob.notice_version().unwrap(), 13);
         assert_eq!(ob.notices(NOW).unwrap(), ["notice 3", "notice 1"]);
+    }
+
+    /// Regression (found by the crash test): an outbox opening (the daemon restarting,
+    /// `kiosk status`) while `kiosk submit` in another process was between its first scan
+    /// file and its commit took that directory for the leftovers of a power cut and deleted
+    /// it; the submission then failed ("a scan could not be saved"), or committed an
+    /// application whose scans were gone.
+    #[test]
+    fn an_open_beside_a_submission_in_flight_keeps_its_scans() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        Outbox::open(dir.path()).unwrap();
+        let stop = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                while !stop.load(Ordering::SeqCst) {
+                    Outbox::open(dir.path()).unwrap();
+                }
+            });
+            let mut ob = Outbox::open(dir.path()).unwrap();
+            let results: Vec<_> = (0..40).map(|_| ob.submit(sample("甲"), NOW)).collect();
+            stop.store(true, Ordering::SeqCst);
+            for r in results {
+                r.unwrap();
+            }
+        });
+        let ob = Outbox::open(dir.path()).unwrap();
+        assert_eq!(ob.status(NOW).unwrap().counts[&AppState::Queued], 40);
+        // Orphans are still swept once no submission is in flight.
+        let orphan = dir.path().join("blobs").join(Uuid::now_v7().to_string());
+        fs::create_dir_all(&orphan).unwrap();
+        drop(Outbox::open(dir.path()).unwrap());
+        assert!(!orphan.exists());
     }
 
     #[test]

@@ -41,6 +41,24 @@ use crate::state::AppState;
 /// Bytes per `PATCH`. Small enough that a drop on a slow 3G link loses little.
 pub const CHUNK_BYTES: usize = 256 * 1024;
 
+/// How long a request may take, from connecting to the last byte of the answer; a chunk's
+/// `PATCH` gets more (see [`chunk_timeout`]).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The slowest line a chunk must still cross, in bytes per second (8 kbit/s: poor GPRS).
+const SLOWEST_LINE: u64 = 1_000;
+
+/// Timeout of the `PATCH` that carries `len` bytes: [`REQUEST_TIMEOUT`] plus the time the
+/// bytes take at [`SLOWEST_LINE`] (about 5 minutes for a full chunk).
+///
+/// Regression (found with the test proxy;
+/// `tests/tests/chaos.rs::a_chunk_slower_than_the_request_timeout_still_arrives`): with 60 s
+/// for every request, a full chunk could never cross a line slower than 4.4 kB/s
+/// (35 kbit/s). Each attempt timed out and sent the same chunk again, for ever.
+pub fn chunk_timeout(len: usize) -> Duration {
+    REQUEST_TIMEOUT + Duration::from_secs(len as u64 / SLOWEST_LINE)
+}
+
 /// Why a round with the county stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
@@ -103,7 +121,7 @@ pub struct Link {
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(60))
+        .timeout(REQUEST_TIMEOUT)
         .user_agent(concat!("village-kiosk/", env!("CARGO_PKG_VERSION")))
         .build()
         .unwrap_or_default()
@@ -435,6 +453,7 @@ impl Link {
                 .request(Method::PATCH, &path)
                 .header(county_api::UPLOAD_OFFSET_HEADER, offset.to_string())
                 .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                .timeout(chunk_timeout(len))
                 .body(chunk)
                 .send()
                 .await

@@ -4,19 +4,27 @@
 //! (the `kiosk` and `county` packages have integration tests of their own, so cargo builds
 //! their binaries first). Nothing here mocks a process: every test talks to real ones.
 
+pub mod proxy;
+pub mod rig;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// Path of a workspace binary built by the same `cargo test` run.
+/// Path of a workspace binary built by the same `cargo test` run (or in the directory
+/// `KIOSK_E2E_BIN_DIR`, for the benchmarks).
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("the test knows where it runs");
     // target/<profile>/deps/<test> -> target/<profile>/<name>
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("tests run from target/<profile>/deps");
+    let dir = match std::env::var_os("KIOSK_E2E_BIN_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("tests run from target/<profile>/deps")
+            .to_path_buf(),
+    };
     let path = dir.join(name);
     assert!(
         path.exists(),
