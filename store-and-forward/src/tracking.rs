@@ -1,6 +1,6 @@
 //! Tracking numbers: what the villager reads from the receipt or over the phone.
 //!
-//! `YYMMDD-XXXX-XXXX`: the submission date, then 40 bits of the application id's random part
+//! `YYMMDD-ABCD-EFGH`: the submission date, then 40 bits of the application id's random part
 //! in Crockford base32 (no I, L, O, U; nothing to misread). Derived from the id, so it needs
 //! no counter that a power cut could reset; 2^40 per day makes a collision at one county
 //! practically impossible, and the county still keys everything on the id.
