@@ -39,6 +39,9 @@ pub enum Command {
         /// No window.
         #[arg(long)]
         headless: bool,
+        /// Use the simulated devices instead of hardware (a technician's bench, tests).
+        #[arg(long)]
+        simulate: bool,
     },
     /// Validate an application given as JSON exactly as the counter screen would, store it
     /// durably with its scans, and print its tracking number. Invalid input: exit 1, every
@@ -69,11 +72,16 @@ pub enum Command {
         /// The provisioning file.
         file: PathBuf,
     },
-    /// Check every device and the county link (not available yet).
+    /// Check every device, the storage, the database, the clock and the county link: one
+    /// line each, pass or fail, and what to do. Exit status 1 when anything failed.
     Selftest {
-        /// Machine-readable report.
+        /// Print one JSON object: {"ok", "simulated", "version", "checked_at", "checks":
+        /// [{"name", "ok", "detail", "action"}]}.
         #[arg(long)]
         json: bool,
+        /// Check the simulated devices instead of hardware.
+        #[arg(long)]
+        simulate: bool,
     },
     /// ID-card reader: read one card, or run the reader simulator.
     Card {

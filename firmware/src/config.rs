@@ -6,6 +6,8 @@
 //! poll_secs = 30        # how often to look for decisions when nothing is waiting
 //! [ui]
 //! fullscreen = true
+//! [devices]
+//! idcard = "/dev/kiosk-idcard"   # the ID-card reader (the udev rules make this name)
 //! ```
 //! The station's identity and the county's address come from provisioning
 //! (`DATA_DIR/station.toml`), not from this file.
@@ -25,6 +27,22 @@ const APPLIANCE_DATA_DIR: &str = "/var/lib/kiosk";
 pub struct Config {
     pub sync: SyncConfig,
     pub ui: UiConfig,
+    pub devices: DevicesConfig,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DevicesConfig {
+    /// The ID-card reader's serial device.
+    pub idcard: PathBuf,
+}
+
+impl Default for DevicesConfig {
+    fn default() -> Self {
+        DevicesConfig {
+            idcard: PathBuf::from("/dev/kiosk-idcard"),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]

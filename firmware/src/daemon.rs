@@ -13,6 +13,11 @@ use crate::catalog::Catalog;
 use crate::config::Config;
 use crate::people::PersonKeys;
 use crate::station::Station;
+use crate::watchdog::{self, Liveness};
+
+/// The longest the sync engine may go without a sign of life: its longest request timeout
+/// (a 256 KiB chunk at 1 kB/s, about five minutes) with a wide margin.
+const UPLOADER_LIMIT: Duration = Duration::from_secs(10 * 60);
 
 /// What the running appliance is made of; shared by the screen and the sync engine.
 #[derive(Clone)]
@@ -26,6 +31,8 @@ pub struct Shared {
     /// Keys for the card-tap index (see `people`).
     pub people: PersonKeys,
     pub demo: bool,
+    /// What the systemd watchdog watches (see `watchdog`).
+    pub liveness: Liveness,
 }
 
 pub struct Options {
@@ -44,8 +51,13 @@ pub fn runtime() -> Result<Runtime, Failure> {
         .map_err(|e| Failure::new(format!("the background workers cannot start: {e}")))
 }
 
-/// `kiosk run`: the provisioned appliance.
-pub fn run_appliance(data_dir: &Path, config: &Config, headless: bool) -> Result<(), Failure> {
+/// `kiosk run`: the provisioned appliance (`simulate`: with the simulated devices).
+pub fn run_appliance(
+    data_dir: &Path,
+    config: &Config,
+    headless: bool,
+    simulate: bool,
+) -> Result<(), Failure> {
     let Some(station) = Station::load(data_dir)? else {
         return Err(Failure::new(format!(
             "this station is not provisioned yet (no {}); copy the county's provisioning file \
@@ -54,17 +66,72 @@ pub fn run_appliance(data_dir: &Path, config: &Config, headless: bool) -> Result
         )));
     };
     let rt = runtime()?;
-    run(
+    let mut card_reader = None;
+    let mut card_log = None;
+    if simulate {
+        let reader = simulated_reader(&rt)?;
+        tracing::info!(device = %reader.simulator().path().display(), "simulated card reader");
+        if headless {
+            card_log = Some(rt.spawn(log_card_events(reader)));
+        } else {
+            card_reader = Some(reader);
+        }
+    }
+    let result = run(
         &rt,
         data_dir,
         station,
         Options {
             headless,
-            demo: false,
+            demo: simulate,
             poll: Duration::from_secs(config.sync.poll_secs.max(1)),
-            card_reader: None,
+            card_reader,
         },
+    );
+    if let Some(t) = card_log {
+        t.abort();
+    }
+    result
+}
+
+/// The card-reader simulator read by the real driver.
+pub fn simulated_reader(rt: &Runtime) -> Result<idcard::SimulatedReader, Failure> {
+    let _inside = rt.enter();
+    idcard::SimulatedReader::start(
+        idcard::sim::SimOptions::default(),
+        idcard::Options::default(),
     )
+    .map_err(|e| Failure::new(format!("the card-reader simulator cannot start: {e}")))
+}
+
+/// Headless: nobody taps, but the reader runs; say what it sees (never personal data).
+pub async fn log_card_events(mut reader: idcard::SimulatedReader) {
+    use idcard::{CardEvent, CardReader};
+    while let Some(ev) = reader.next_event().await {
+        match ev {
+            CardEvent::ReaderReady => tracing::info!("card reader ready"),
+            CardEvent::Presented(card) => {
+                tracing::info!(card_type = card.text.card_type.key(), "card presented")
+            }
+            CardEvent::Unreadable(e) => tracing::warn!(error = %e, "card unreadable"),
+            CardEvent::Removed => tracing::info!("card removed"),
+            CardEvent::ReaderLost(e) => tracing::warn!(error = %e, "card reader lost"),
+        }
+    }
+}
+
+/// Once a minute (and at the end): remember the time, so a clock that went back after a
+/// power cut is noticed (see `clock`).
+async fn remember_time(data_dir: std::path::PathBuf) {
+    loop {
+        let now = time::OffsetDateTime::now_utc();
+        if now >= crate::clock::NOT_BEFORE
+            && let Err(e) = crate::clock::remember(&data_dir, now)
+        {
+            tracing::warn!(error = %e, "could not remember the time");
+        }
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    }
 }
 
 /// Run until Ctrl-C / SIGTERM (headless) or until the window closes.
@@ -78,21 +145,29 @@ pub fn run(rt: &Runtime, data_dir: &Path, station: Station, opts: Options) -> Re
         station,
         people: PersonKeys::load_or_create(data_dir)?,
         demo: opts.demo,
+        liveness: Liveness::new(),
     };
     let (stop_tx, stop_rx) = watch::channel(false);
-    let link = Link::new(&shared.station.county_url, &shared.station.credential);
+    let uploader = shared.liveness.register("uploader", UPLOADER_LIMIT);
+    let link = Link::new(&shared.station.county_url, &shared.station.credential)
+        .with_heartbeat(Arc::new(move || uploader.beat()));
     let sync = rt.spawn(link.run(
         shared.outbox.clone(),
         shared.wake.clone(),
         opts.poll,
         stop_rx,
     ));
+    let clock_task = rt.spawn(remember_time(data_dir.to_path_buf()));
+    let _watchdog = watchdog::spawn(shared.liveness.clone());
     let result = if opts.headless {
+        watchdog::ready("serving (headless)");
         rt.block_on(wait_for_signal());
         Ok(())
     } else {
         crate::screen::run(rt, shared.clone(), opts.card_reader)
     };
+    watchdog::stopping();
+    clock_task.abort();
     let _ = stop_tx.send(true);
     let _ = rt.block_on(sync);
     result

@@ -75,17 +75,10 @@ pub fn run(data_dir: &Path, config: &Config, headless: bool) -> Result<(), Failu
         }
     };
 
-    let reader = {
-        let _inside = rt.enter();
-        idcard::SimulatedReader::start(
-            idcard::sim::SimOptions::default(),
-            idcard::Options::default(),
-        )
-    }
-    .map_err(|e| Failure::new(format!("the card-reader simulator cannot start: {e}")))?;
+    let reader = daemon::simulated_reader(&rt)?;
     let reader_path = reader.simulator().path();
     let (card_task, card_reader) = if headless {
-        (Some(rt.spawn(log_card_events(reader))), None)
+        (Some(rt.spawn(daemon::log_card_events(reader))), None)
     } else {
         (None, Some(reader))
     };
@@ -132,20 +125,4 @@ pub fn run(data_dir: &Path, config: &Config, headless: bool) -> Result<(), Failu
     let _ = stop_tx.send(());
     let _ = rt.block_on(county_task);
     result
-}
-
-/// Headless: nobody taps, but the reader runs; say what it sees (never personal data).
-async fn log_card_events(mut reader: idcard::SimulatedReader) {
-    use idcard::{CardEvent, CardReader};
-    while let Some(ev) = reader.next_event().await {
-        match ev {
-            CardEvent::ReaderReady => tracing::info!("card reader ready"),
-            CardEvent::Presented(card) => {
-                tracing::info!(card_type = card.text.card_type.key(), "card presented")
-            }
-            CardEvent::Unreadable(e) => tracing::warn!(error = %e, "card unreadable"),
-            CardEvent::Removed => tracing::info!("card removed"),
-            CardEvent::ReaderLost(e) => tracing::warn!(error = %e, "card reader lost"),
-        }
-    }
 }

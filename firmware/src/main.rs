@@ -2,12 +2,12 @@
 //!
 //! Glue only: the command line, configuration and wiring of the library crates (domain,
 //! store-and-forward, drivers, ui, and the county platform for the demo). Exit codes:
-//! 0 success; 1 the command failed (the message says why); 2 usage error, or a subcommand
-//! whose feature has not landed yet.
+//! 0 success; 1 the command failed (the message says why); 2 usage error.
 
 mod card;
 mod catalog;
 mod cli;
+mod clock;
 mod config;
 mod daemon;
 mod demo;
@@ -17,9 +17,11 @@ mod people;
 mod provision;
 mod samples;
 mod screen;
+mod selftest;
 mod station;
 mod status;
 mod submit;
+mod watchdog;
 
 use std::process::ExitCode;
 
@@ -39,14 +41,6 @@ impl Failure {
         Failure {
             message: message.into(),
             code: 1,
-        }
-    }
-
-    /// The subcommand's feature has not landed yet.
-    fn not_available(what: &str) -> Failure {
-        Failure {
-            message: format!("`kiosk {what}` is not available yet in this build"),
-            code: 2,
         }
     }
 
@@ -105,12 +99,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
     let data_dir = config::data_dir(cli.data_dir.as_deref(), &command, &config);
     match command {
         Command::Demo { headless } => demo::run(&data_dir, &config, headless),
-        Command::Run { headless } => daemon::run_appliance(&data_dir, &config, headless),
+        Command::Run { headless, simulate } => {
+            daemon::run_appliance(&data_dir, &config, headless, simulate)
+        }
         Command::Submit { file, json } => submit::run(&data_dir, &file, json),
         Command::Status { json } => status::run(&data_dir, json),
         Command::Handover { tracking_number } => handover::run(&data_dir, &tracking_number),
         Command::Provision { file } => provision::run(&data_dir, &file),
-        Command::Selftest { .. } => Err(Failure::not_available("selftest")),
+        Command::Selftest { json, simulate } => selftest::run(&data_dir, &config, json, simulate),
         Command::Card { action } => card::run(action),
     }
 }

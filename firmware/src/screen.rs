@@ -61,7 +61,12 @@ pub fn run(rt: &Runtime, shared: Shared, reader: Option<SimulatedReader>) -> Res
         ui.on_event(move |ev| lock(&controller).handle(ev));
     }
 
-    let refresher = rt.spawn(refresh(shared, handle.clone()));
+    // The screen counts as alive while the UI thread runs the refresh loop's pings.
+    let screen = shared
+        .liveness
+        .register("screen", std::time::Duration::from_secs(30));
+    handle.ping(|| crate::watchdog::ready("serving"));
+    let refresher = rt.spawn(refresh(shared, handle.clone(), screen));
     // systemd stops the appliance with SIGTERM: close the window so everything shuts down
     // in order (the sync engine finishes its step, the outbox closes).
     let stopper = rt.spawn(async move {
@@ -127,9 +132,11 @@ async fn card_events(mut reader: impl CardReader, controller: Arc<Mutex<Controll
 /// Every second: the status bar and the counter board, from the outbox.
 /// Also follows the county's catalog: when a newer one was pulled, the services offered
 /// and the parameters used by validation change with it.
-async fn refresh(shared: Shared, handle: UiHandle) {
+async fn refresh(shared: Shared, handle: UiHandle, alive: crate::watchdog::Beat) {
     let mut catalog_version: Option<u64> = None;
     loop {
+        let beat = alive.clone();
+        handle.ping(move || beat.beat());
         let ob = shared.outbox.clone();
         let known = catalog_version;
         let read = tokio::task::spawn_blocking(move || {

@@ -480,6 +480,16 @@ impl Outbox {
         Ok(())
     }
 
+    /// SQLite's own consistency check of the database file (`PRAGMA quick_check`): an empty
+    /// list when it is sound, else what SQLite found (at most ten lines). For `kiosk selftest`.
+    pub fn integrity_problems(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare("PRAGMA quick_check(10)")?;
+        let lines = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(lines.into_iter().filter(|l| l != "ok").collect())
+    }
+
     /// Counts by state and the health figures.
     pub fn status(&self, now: OffsetDateTime) -> Result<Status> {
         let mut counts: BTreeMap<AppState, u64> = AppState::ALL.iter().map(|s| (*s, 0)).collect();
@@ -1111,6 +1121,38 @@ mod tests {
                     bytes: vec![7; 1000],
                 },
             ],
+        }
+    }
+
+    #[test]
+    fn a_damaged_database_page_is_found_by_the_integrity_check() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut ob = Outbox::open(dir.path()).unwrap();
+            for i in 0..60 {
+                ob.submit(sample(&format!("村民{i}")), NOW).unwrap();
+            }
+            assert_eq!(ob.integrity_problems().unwrap(), Vec::<String>::new());
+        }
+        // Scribble over one page near the end of the file (table or index content), as a
+        // failing SD card does; page 1 (the schema) stays intact.
+        let db = dir.path().join("outbox.sqlite3");
+        let mut bytes = fs::read(&db).unwrap();
+        let page = 4096;
+        assert!(bytes.len() >= 4 * page, "{} bytes", bytes.len());
+        let start = bytes.len() - 2 * page;
+        for (i, b) in bytes[start..start + page].iter_mut().enumerate() {
+            *b = (i as u8).wrapping_mul(37) ^ 0xA5;
+        }
+        fs::write(&db, &bytes).unwrap();
+        // Either opening refuses with a plain error, or the check names the damage; never a
+        // panic, never "ok".
+        match Outbox::open(dir.path()) {
+            Ok(ob) => match ob.integrity_problems() {
+                Ok(problems) => assert!(!problems.is_empty(), "damage not seen"),
+                Err(e) => assert!(e.to_string().contains("database"), "{e}"),
+            },
+            Err(e) => assert!(e.to_string().contains("database"), "{e}"),
         }
     }
 

@@ -116,7 +116,16 @@ pub struct Link {
     client: reqwest::Client,
     base: String,
     credential: String,
+    heartbeat: Option<Heartbeat>,
 }
+
+/// Called whenever the engine shows it is not stuck: before every request and at least every
+/// [`HEARTBEAT_EVERY`] while it waits. Every request has a timeout, so the gap between two
+/// calls is bounded by the longest timeout (a chunk's, see [`chunk_timeout`]).
+pub type Heartbeat = Arc<dyn Fn() + Send + Sync>;
+
+/// The longest the engine waits without calling its heartbeat while idle.
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -208,10 +217,24 @@ impl Link {
             client: client(),
             base: county_url.trim_end_matches('/').to_string(),
             credential: credential.to_string(),
+            heartbeat: None,
+        }
+    }
+
+    /// Report liveness to `beat` (the appliance's watchdog).
+    pub fn with_heartbeat(mut self, beat: Heartbeat) -> Link {
+        self.heartbeat = Some(beat);
+        self
+    }
+
+    fn beat(&self) {
+        if let Some(b) = &self.heartbeat {
+            b();
         }
     }
 
     fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.beat();
         self.client
             .request(method, format!("{}{}", self.base, path))
             .bearer_auth(&self.credential)
@@ -289,6 +312,21 @@ impl Link {
             }
         }
         Ok(sent)
+    }
+
+    /// One authenticated, read-only call (the catalog) to prove the link and the credential
+    /// work, for `kiosk selftest`. Changes nothing locally.
+    pub async fn probe(&self) -> Result<(), LinkError> {
+        let resp = self
+            .request(Method::GET, paths::CATALOG)
+            .send()
+            .await
+            .map_err(transport)?;
+        if resp.status().is_success() || resp.status() == StatusCode::NOT_MODIFIED {
+            Ok(())
+        } else {
+            Err(failure(resp).await)
+        }
     }
 
     /// Pull the service catalog if the county has a newer one (ETag / If-None-Match).
@@ -577,10 +615,20 @@ impl Link {
                         .min(poll.max(backoff::BASE) * 30)
                 }
             };
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = wake.notified() => {}
-                _ = shutdown.changed() => {}
+            let until = tokio::time::Instant::now() + wait;
+            loop {
+                self.beat();
+                let step = until
+                    .saturating_duration_since(tokio::time::Instant::now())
+                    .min(HEARTBEAT_EVERY);
+                if step.is_zero() {
+                    break;
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(step) => {}
+                    _ = wake.notified() => break,
+                    _ = shutdown.changed() => break,
+                }
             }
         }
     }

@@ -232,6 +232,12 @@ impl UiHandle {
         self.queue(move |app| show_banner(app, &zh, &en, kind));
     }
 
+    /// Runs `f` on the UI thread once it gets to it: a liveness probe (the watchdog counts
+    /// the UI alive only while these keep arriving).
+    pub fn ping(&self, f: impl FnOnce() + Send + 'static) {
+        self.queue(move |_| f());
+    }
+
     /// Ends [`Ui::run`].
     pub fn quit(&self) {
         // Thread-safe; an error means there is no event loop left to end.

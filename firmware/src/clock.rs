@@ -1,0 +1,99 @@
+//! The station's clock. A Raspberry Pi 4 has no real-time clock: after a power cut the
+//! system time may be far behind until the link (NTP or the county) returns.
+//!
+//! The daemon persists the last time it knew (`DATA_DIR/clock`, written atomically once a
+//! minute), so a clock that went backwards is noticed; [`assess`] is the pure judgement
+//! `kiosk selftest` reports. The remembered time itself never moves backwards.
+
+use std::path::{Path, PathBuf};
+
+use time::format_description::well_known::Rfc3339;
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+/// No clock reading before this can be right: this software did not exist yet.
+pub const NOT_BEFORE: OffsetDateTime = datetime!(2026-11-01 00:00 UTC);
+
+/// How far behind the last known time the clock may be before it counts as wrong (the file
+/// is written once a minute, so a minute's gap is normal).
+const SLACK: Duration = Duration::minutes(2);
+
+pub fn path(data_dir: &Path) -> PathBuf {
+    data_dir.join("clock")
+}
+
+/// The last time this station knew, if it ever wrote one.
+pub fn last_known(data_dir: &Path) -> Option<OffsetDateTime> {
+    let text = std::fs::read_to_string(path(data_dir)).ok()?;
+    OffsetDateTime::parse(text.trim(), &Rfc3339).ok()
+}
+
+/// Remember `now` as the last known time (never moving it backwards).
+pub fn remember(data_dir: &Path, now: OffsetDateTime) -> std::io::Result<()> {
+    let keep = match last_known(data_dir) {
+        Some(t) if t > now => t,
+        _ => now,
+    };
+    let text = keep.format(&Rfc3339).map_err(std::io::Error::other)?;
+    crate::station::write_atomic(&path(data_dir), format!("{text}\n").as_bytes())
+}
+
+/// What `selftest` says of the clock.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Plausible,
+    /// Before this software existed: the clock was never set since the power came back.
+    NeverSet,
+    /// Behind the last time this station knew, by this much.
+    WentBack(Duration),
+}
+
+pub fn assess(system: OffsetDateTime, last_known: Option<OffsetDateTime>) -> Verdict {
+    if system < NOT_BEFORE {
+        return Verdict::NeverSet;
+    }
+    match last_known {
+        Some(t) if system + SLACK < t => Verdict::WentBack(t - system),
+        _ => Verdict::Plausible,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-25 08:00 UTC);
+
+    #[test]
+    fn verdicts() {
+        assert_eq!(assess(NOW, None), Verdict::Plausible);
+        assert_eq!(
+            assess(NOW, Some(NOW - Duration::days(3))),
+            Verdict::Plausible
+        );
+        assert_eq!(
+            assess(NOW, Some(NOW + Duration::minutes(1))),
+            Verdict::Plausible
+        );
+        assert_eq!(
+            assess(NOW, Some(NOW + Duration::hours(5))),
+            Verdict::WentBack(Duration::hours(5))
+        );
+        assert_eq!(
+            assess(datetime!(1970-01-01 00:00 UTC), Some(NOW)),
+            Verdict::NeverSet
+        );
+    }
+
+    #[test]
+    fn remembered_time_survives_and_never_moves_back() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(last_known(dir.path()), None);
+        remember(dir.path(), NOW).unwrap();
+        assert_eq!(last_known(dir.path()), Some(NOW));
+        remember(dir.path(), NOW - Duration::hours(1)).unwrap();
+        assert_eq!(last_known(dir.path()), Some(NOW));
+        remember(dir.path(), NOW + Duration::hours(1)).unwrap();
+        assert_eq!(last_known(dir.path()), Some(NOW + Duration::hours(1)));
+    }
+}

@@ -1,0 +1,404 @@
+//! `kiosk selftest [--json] [--simulate]`: one line per device and resource, pass or fail,
+//! and what to do on a failure. Exit status 0 when everything passed, 1 otherwise.
+//!
+//! JSON: `{"ok": bool, "simulated": bool, "version": "x.y.z", "checked_at": "<RFC 3339>",
+//! "checks": [{"name": "reader"|"disk"|"database"|"clock"|"county", "ok": bool,
+//! "detail": "...", "action": "..."|null}]}` — `detail` and `action` are Chinese first with
+//! English beside it, as on the technician's screen.
+//!
+//! With `--simulate` the devices are the simulators (the reader's SAM on a pseudo-terminal,
+//! read by the real driver); the disk, database, clock and county checks are always real.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Serialize;
+use store_and_forward::{Link, LinkError, Outbox};
+use time::format_description::well_known::Rfc3339;
+
+use crate::Failure;
+use crate::config::Config;
+use crate::station::Station;
+use crate::{clock, form};
+
+/// Below this much free space on the data partition, submissions are at risk.
+const MIN_FREE_BYTES: u64 = 200 * 1024 * 1024;
+const NET_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Check {
+    pub name: &'static str,
+    pub ok: bool,
+    pub detail: String,
+    pub action: Option<String>,
+}
+
+impl Check {
+    fn pass(name: &'static str, detail: impl Into<String>) -> Check {
+        Check {
+            name,
+            ok: true,
+            detail: detail.into(),
+            action: None,
+        }
+    }
+
+    fn fail(name: &'static str, detail: impl Into<String>, action: impl Into<String>) -> Check {
+        Check {
+            name,
+            ok: false,
+            detail: detail.into(),
+            action: Some(action.into()),
+        }
+    }
+}
+
+pub fn run(data_dir: &Path, config: &Config, json: bool, simulate: bool) -> Result<(), Failure> {
+    let rt = crate::daemon::runtime()?;
+    let checks = vec![
+        rt.block_on(reader(config, simulate)),
+        disk(data_dir),
+        database(data_dir),
+        clock_check(data_dir),
+        rt.block_on(county(data_dir)),
+    ];
+    let ok = checks.iter().all(|c| c.ok);
+    if json {
+        let report = serde_json::json!({
+            "ok": ok,
+            "simulated": simulate,
+            "version": env!("CARGO_PKG_VERSION"),
+            "checked_at": form::now().format(&Rfc3339).ok(),
+            "checks": checks,
+        });
+        println!("{report}");
+    } else {
+        for c in &checks {
+            let mark = if c.ok { "通过 PASS" } else { "失败 FAIL" };
+            println!("{mark}  {:<9} {}", c.name, c.detail);
+            if let Some(a) = &c.action {
+                println!("           怎么办 What to do: {a}");
+            }
+        }
+    }
+    if ok { Ok(()) } else { Err(Failure::silent(1)) }
+}
+
+/// The ID-card reader: it answers, its security module (SAM) is in order, and its id.
+async fn reader(config: &Config, simulate: bool) -> Check {
+    const NAME: &str = "reader";
+    let sim = if simulate {
+        match idcard::sim::Simulator::start(idcard::sim::SimOptions::default()) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                return Check::fail(
+                    NAME,
+                    format!("读卡器模拟器无法启动 The reader simulator cannot start: {e}"),
+                    "检查 /dev/ptmx 是否可用 Check that pseudo-terminals are available",
+                );
+            }
+        }
+    } else {
+        None
+    };
+    let path = sim
+        .as_ref()
+        .map(|s| s.path())
+        .unwrap_or_else(|| config.devices.idcard.clone());
+    let opts = idcard::Options {
+        response_timeout: Duration::from_secs(1),
+        retries: 1,
+        ..idcard::Options::default()
+    };
+    let unplugged = "检查读卡器的 USB 线，拔下再插上；仍不行请更换读卡器 \
+                     Check the reader's USB cable, unplug and plug it back; replace the reader \
+                     if it still fails";
+    let mut r = match idcard::open(&path, opts) {
+        Ok(r) => r,
+        Err(e) => {
+            return Check::fail(
+                NAME,
+                format!(
+                    "读卡器没有连接 The reader at {} cannot be opened: {e}",
+                    path.display()
+                ),
+                unplugged,
+            );
+        }
+    };
+    if let Err(e) = r.status().await {
+        return Check::fail(
+            NAME,
+            format!(
+                "读卡器不应答 The reader at {} does not answer: {e}",
+                path.display()
+            ),
+            unplugged,
+        );
+    }
+    match r.sam_id().await {
+        Ok(id) => Check::pass(
+            NAME,
+            format!(
+                "读卡器正常 Reader answers at {}; 安全模块 SAM {id}{}",
+                path.display(),
+                if simulate { " (模拟 simulated)" } else { "" }
+            ),
+        ),
+        Err(e) => Check::fail(
+            NAME,
+            format!("读卡器的安全模块出错 The reader's SAM fails: {e}"),
+            "请联系技术支持更换读卡器 Call support to replace the reader",
+        ),
+    }
+}
+
+/// Free space on the data partition, and that it takes a durable write (not read-only).
+fn disk(data_dir: &Path) -> Check {
+    const NAME: &str = "disk";
+    if let Err(e) = std::fs::create_dir_all(data_dir) {
+        return Check::fail(
+            NAME,
+            format!(
+                "数据目录无法创建 The data directory {} cannot be created: {e}",
+                data_dir.display()
+            ),
+            "数据分区可能只读或已损坏：重启设备；仍不行请联系技术支持 The data partition may be \
+             read-only or damaged: restart the unit, then call support",
+        );
+    }
+    let probe = data_dir.join(".selftest-write");
+    let written = (|| {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&probe)?;
+        f.write_all(b"selftest")?;
+        f.sync_all()
+    })();
+    let _ = std::fs::remove_file(&probe);
+    if let Err(e) = written {
+        return Check::fail(
+            NAME,
+            format!(
+                "数据分区不能写入 The data partition does not take writes ({}): {e}",
+                data_dir.display()
+            ),
+            "存储卡可能已满、只读或损坏：重启设备；仍不行请更换存储卡（保留 /data） The card may \
+             be full, read-only or failing: restart the unit, then replace the card keeping /data",
+        );
+    }
+    match rustix::fs::statvfs(data_dir) {
+        Ok(st) => {
+            let free = st.f_bavail.saturating_mul(st.f_frsize);
+            let total = st.f_blocks.saturating_mul(st.f_frsize);
+            let detail = format!(
+                "可用 {} / 共 {} Free {} of {} ({})",
+                mib(free),
+                mib(total),
+                mib(free),
+                mib(total),
+                data_dir.display()
+            );
+            if free < MIN_FREE_BYTES {
+                Check::fail(
+                    NAME,
+                    format!("存储空间不足 Storage almost full: {detail}"),
+                    "等待联网把申请发出后空间会释放；长期断网请用 kiosk export 导出 Space comes \
+                     back once waiting applications are sent; for a long outage export them \
+                     with `kiosk export`",
+                )
+            } else {
+                Check::pass(NAME, format!("存储正常 Storage OK: {detail}"))
+            }
+        }
+        Err(e) => Check::fail(
+            NAME,
+            format!("无法读取存储空间 The free space cannot be read: {e}"),
+            "重启设备 Restart the unit",
+        ),
+    }
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{} MB", bytes / (1024 * 1024))
+}
+
+/// The outbox database opens, migrates and passes SQLite's own consistency check; its scans
+/// are where the rows say (the outbox checks that when it opens).
+fn database(data_dir: &Path) -> Check {
+    const NAME: &str = "database";
+    let action = "不要关机；请联系技术支持，申请数据需要人工恢复 Do not switch off; call support \
+                  to recover the stored applications";
+    let ob = match Outbox::open(data_dir) {
+        Ok(ob) => ob,
+        Err(e) => {
+            return Check::fail(
+                NAME,
+                format!("本机数据库无法打开 The local database cannot be opened: {e}"),
+                action,
+            );
+        }
+    };
+    match ob.integrity_problems() {
+        Ok(p) if p.is_empty() => {
+            let total: u64 = ob
+                .status(form::now())
+                .map(|s| s.counts.values().sum())
+                .unwrap_or(0);
+            Check::pass(
+                NAME,
+                format!("数据库完好，共 {total} 件申请 Database sound, {total} applications"),
+            )
+        }
+        Ok(p) => Check::fail(
+            NAME,
+            format!(
+                "数据库有损坏 The database is damaged: {}",
+                p.join("; ").chars().take(300).collect::<String>()
+            ),
+            action,
+        ),
+        Err(e) => Check::fail(
+            NAME,
+            format!("数据库检查失败 The database check failed: {e}"),
+            action,
+        ),
+    }
+}
+
+fn clock_check(data_dir: &Path) -> Check {
+    const NAME: &str = "clock";
+    let system = time::OffsetDateTime::now_utc();
+    let shown = form::now()
+        .format(&Rfc3339)
+        .unwrap_or_else(|_| system.to_string());
+    match clock::assess(system, clock::last_known(data_dir)) {
+        clock::Verdict::Plausible => Check::pass(NAME, format!("时间 Time {shown}")),
+        clock::Verdict::NeverSet => Check::fail(
+            NAME,
+            format!(
+                "时间未设置（断电后） The clock was not set since the power came back: {shown}"
+            ),
+            "接通网络后时间会自动校准；在此之前登记的年龄需核对 The time is set once the link \
+             is back; check ages of applications taken before that",
+        ),
+        clock::Verdict::WentBack(by) => Check::fail(
+            NAME,
+            format!(
+                "时间倒退了 {} 分钟 The clock went back {} minutes: {shown}",
+                by.whole_minutes(),
+                by.whole_minutes()
+            ),
+            "接通网络后时间会自动校准 The time is set once the link is back",
+        ),
+    }
+}
+
+/// The county link: the name resolves, a connection opens, and an authenticated call works.
+async fn county(data_dir: &Path) -> Check {
+    const NAME: &str = "county";
+    let station = match Station::load(data_dir) {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            return Check::fail(
+                NAME,
+                "本站尚未开通 This station is not provisioned yet",
+                "把县平台的开通文件拷到设备上并运行 kiosk provision FILE Copy the county's \
+                 provisioning file and run `kiosk provision FILE`",
+            );
+        }
+        Err(e) => return Check::fail(NAME, e.message, "重新开通本站 Provision the station again"),
+    };
+    let url = match reqwest::Url::parse(&station.county_url) {
+        Ok(u) => u,
+        Err(e) => {
+            return Check::fail(
+                NAME,
+                format!(
+                    "县平台地址无效 The county address {:?} is not valid: {e}",
+                    station.county_url
+                ),
+                "重新开通本站 Provision the station again",
+            );
+        }
+    };
+    let host = url.host_str().unwrap_or_default().to_string();
+    let port = url.port_or_known_default().unwrap_or(80);
+    let cable = "检查网线或 4G 信号；县平台可能暂时不通，申请会自动等待 Check the cable or the \
+                 4G signal; the county may be down for now — applications wait safely";
+    let addrs =
+        match tokio::time::timeout(NET_TIMEOUT, tokio::net::lookup_host((host.as_str(), port)))
+            .await
+        {
+            Ok(Ok(a)) => a.collect::<Vec<_>>(),
+            Ok(Err(e)) => {
+                return Check::fail(
+                    NAME,
+                    format!("找不到县平台 The county's name {host} does not resolve: {e}"),
+                    cable,
+                );
+            }
+            Err(_) => {
+                return Check::fail(
+                    NAME,
+                    format!("域名解析超时 Looking up {host} timed out"),
+                    cable,
+                );
+            }
+        };
+    let Some(addr) = addrs.first().copied() else {
+        return Check::fail(NAME, format!("{host} 没有地址 has no address"), cable);
+    };
+    match tokio::time::timeout(NET_TIMEOUT, tokio::net::TcpStream::connect(addr)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => {
+            return Check::fail(
+                NAME,
+                format!("连不上县平台 No connection to the county at {addr}: {e}"),
+                cable,
+            );
+        }
+        Err(_) => {
+            return Check::fail(
+                NAME,
+                format!("连接县平台超时 Connecting to the county at {addr} timed out"),
+                cable,
+            );
+        }
+    }
+    let tls = if url.scheme() == "https" {
+        "TLS"
+    } else {
+        "明文 plain HTTP (loopback/test)"
+    };
+    let link = Link::new(&station.county_url, &station.credential);
+    match tokio::time::timeout(Duration::from_secs(30), link.probe()).await {
+        Ok(Ok(())) => Check::pass(
+            NAME,
+            format!(
+                "县平台连接正常 County link OK: {} ({addr}, {tls}, station {})",
+                station.county_url, station.station_id
+            ),
+        ),
+        Ok(Err(LinkError::Refused { status, body })) if status == 401 || status == 403 => {
+            Check::fail(
+                NAME,
+                format!(
+                    "县平台不接受本站的凭证 The county refuses this station's credential: {} / {}",
+                    body.message_zh, body.message
+                ),
+                "本站可能已被停用；请向县平台要新的开通文件并重新开通 The station may have been \
+                 revoked; ask the county for a new provisioning file",
+            )
+        }
+        Ok(Err(e)) => Check::fail(
+            NAME,
+            format!("县平台的应答有误 The county's answer is wrong: {e}"),
+            cable,
+        ),
+        Err(_) => Check::fail(
+            NAME,
+            "县平台应答超时 The county did not answer in time",
+            cable,
+        ),
+    }
+}

@@ -1,0 +1,261 @@
+//! Field operations (issue 9): a provisioned station run as systemd runs it — readiness and
+//! watchdog notifications on a real notify socket — and `kiosk selftest` passing, then naming
+//! the device that was unplugged and the county link that went away.
+
+use std::os::unix::net::UnixDatagram;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use kiosk_e2e::{Running, bin, data, run, run_json};
+
+struct Station {
+    _tmp: tempfile::TempDir,
+    dir: std::path::PathBuf,
+    county_dir: std::path::PathBuf,
+    root: std::path::PathBuf,
+}
+
+impl Station {
+    fn kiosk(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(bin("kiosk"));
+        c.arg("--data-dir").arg(&self.dir).args(args);
+        c
+    }
+}
+
+/// A county server and a station provisioned with it.
+fn provisioned() -> (Running, Station) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().to_path_buf();
+    let county_dir = root.join("county");
+    let dir = root.join("station");
+    let county = Running::until_line(
+        Command::new(bin("county"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&county_dir),
+        "listening on",
+        Duration::from_secs(30),
+    );
+    let url = county
+        .lines
+        .last()
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    let prov = root.join("prov.toml");
+    let out = run(Command::new(bin("county"))
+        .args([
+            "station",
+            "add",
+            "--name",
+            "坝美村为民服务站",
+            "--url",
+            &url,
+            "--out",
+        ])
+        .arg(&prov)
+        .arg("--data-dir")
+        .arg(&county_dir));
+    assert!(out.status.success(), "{out:?}");
+    let st = Station {
+        _tmp: tmp,
+        dir,
+        county_dir,
+        root,
+    };
+    let out = run(st.kiosk(&["provision"]).arg(&prov));
+    assert!(out.status.success(), "{out:?}");
+    (county, st)
+}
+
+fn check<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} check in {report}"))
+}
+
+/// `kiosk selftest --json` that is expected to fail: exit 1, JSON on stdout.
+fn failing_selftest(cmd: &mut Command) -> serde_json::Value {
+    let out = run(cmd);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn selftest_passes_then_names_the_unplugged_reader_and_the_lost_county() {
+    let (county, st) = provisioned();
+
+    // Simulated devices: everything passes.
+    let report = run_json(&mut st.kiosk(&["selftest", "--json", "--simulate"]));
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["simulated"], true);
+    for name in ["reader", "disk", "database", "clock", "county"] {
+        let c = check(&report, name);
+        assert_eq!(c["ok"], true, "{name}: {c}");
+        assert!(c["action"].is_null());
+    }
+    assert!(
+        check(&report, "reader")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("SAM")
+    );
+
+    // A "real" reader at a stable name, as udev makes it: the simulator as a separate
+    // process behind a symlink, named in the configuration.
+    let link = st.root.join("kiosk-idcard");
+    let sim = Running::until_line(
+        Command::new(bin("kiosk"))
+            .args(["card", "sim", "--cards"])
+            .arg(data("cards/cards.json"))
+            .arg("--link")
+            .arg(&link),
+        "kiosk card sim:",
+        Duration::from_secs(20),
+    );
+    let config = st.root.join("kiosk.toml");
+    std::fs::write(
+        &config,
+        format!("[devices]\nidcard = {:?}\n", link.to_str().unwrap()),
+    )
+    .unwrap();
+    let with_config = |args: &[&str]| {
+        let mut c = st.kiosk(args);
+        c.arg("--config").arg(&config);
+        c
+    };
+    let report = run_json(&mut with_config(&["selftest", "--json"]));
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["simulated"], false);
+
+    // Unplugged: the reader check fails and says what to do; the rest still passes.
+    drop(sim);
+    let report = failing_selftest(&mut with_config(&["selftest", "--json"]));
+    assert_eq!(report["ok"], false);
+    let reader = check(&report, "reader");
+    assert_eq!(reader["ok"], false, "{reader}");
+    assert!(
+        reader["action"].as_str().unwrap().contains("USB"),
+        "{reader}"
+    );
+    for name in ["disk", "database", "clock", "county"] {
+        assert_eq!(check(&report, name)["ok"], true, "{name}: {report}");
+    }
+    // The plain-text form names it too, one line per check.
+    let out = run(&mut with_config(&["selftest"]));
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("失败 FAIL") && l.contains("reader")),
+        "{text}"
+    );
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("通过 PASS")).count(),
+        4,
+        "{text}"
+    );
+
+    // The county gone: the link check fails, the devices still pass.
+    assert!(county.terminate().success());
+    let report = failing_selftest(&mut st.kiosk(&["selftest", "--json", "--simulate"]));
+    let link_check = check(&report, "county");
+    assert_eq!(link_check["ok"], false, "{link_check}");
+    assert!(link_check["detail"].as_str().unwrap().contains("county"));
+    assert_eq!(check(&report, "reader")["ok"], true);
+    let _ = &st.county_dir;
+}
+
+#[test]
+fn a_revoked_or_wrong_credential_is_named_by_selftest() {
+    let (county, st) = provisioned();
+    // Spoil the stored credential: the county refuses it, and selftest says so in words.
+    let path = st.dir.join("station.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let spoiled: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("credential") {
+                "credential = \"not-a-real-credential\"".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&path, spoiled).unwrap();
+    let report = failing_selftest(&mut st.kiosk(&["selftest", "--json", "--simulate"]));
+    let c = check(&report, "county");
+    assert_eq!(c["ok"], false, "{c}");
+    assert!(c["detail"].as_str().unwrap().contains("credential"), "{c}");
+    assert!(county.terminate().success());
+}
+
+#[test]
+fn run_tells_systemd_it_is_ready_and_pets_the_watchdog() {
+    let (county, st) = provisioned();
+    let socket_path = st.root.join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let config = st.root.join("kiosk.toml");
+    std::fs::write(&config, "[sync]\npoll_secs = 1\n").unwrap();
+    let mut cmd = st.kiosk(&["run", "--headless", "--simulate"]);
+    cmd.arg("--config")
+        .arg(&config)
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "400000");
+    let daemon = Running::spawn(&mut cmd);
+
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut buf = [0u8; 4096];
+    while Instant::now() < deadline {
+        if let Ok(n) = socket.recv(&mut buf) {
+            seen.push(String::from_utf8_lossy(&buf[..n]).to_string());
+        }
+        let ready = seen.iter().any(|m| m.lines().any(|l| l == "READY=1"));
+        let pets = seen
+            .iter()
+            .filter(|m| m.lines().any(|l| l == "WATCHDOG=1"))
+            .count();
+        if ready && pets >= 3 {
+            break;
+        }
+    }
+    assert!(
+        seen.iter().any(|m| m.lines().any(|l| l == "READY=1")),
+        "no READY=1 in {seen:?}"
+    );
+    let pets = seen
+        .iter()
+        .filter(|m| m.lines().any(|l| l == "WATCHDOG=1"))
+        .count();
+    assert!(pets >= 3, "the watchdog was petted {pets} times: {seen:?}");
+
+    // A submission still goes through while it runs (the daemon is really serving).
+    run_json(
+        st.kiosk(&["submit", "--json"])
+            .arg(data("applications/elderly-card.json")),
+    );
+    kiosk_e2e::eventually(Duration::from_secs(60), "delivery", || {
+        let s = run_json(&mut st.kiosk(&["status", "--json"]));
+        (s["counts"]["delivered"] == 1).then_some(())
+    });
+
+    assert!(daemon.terminate().success());
+    let mut stopping = false;
+    while let Ok(n) = socket.recv(&mut buf) {
+        stopping |= String::from_utf8_lossy(&buf[..n])
+            .lines()
+            .any(|l| l == "STOPPING=1");
+    }
+    assert!(stopping, "no STOPPING=1 after SIGTERM");
+    assert!(county.terminate().success());
+}
