@@ -39,8 +39,34 @@ pub struct Options {
     pub headless: bool,
     pub demo: bool,
     pub poll: Duration,
-    /// The card reader the screen listens to (the demo's simulator read by the real driver).
-    pub card_reader: Option<idcard::SimulatedReader>,
+    /// The card reader the screen listens to.
+    pub card_reader: Option<Reader>,
+}
+
+/// The ID-card reader the appliance listens to: the real one at its stable device name, or
+/// the simulator (demo, `--simulate`); both are read by the real driver.
+pub enum Reader {
+    Real(idcard::Watcher),
+    Simulated(idcard::SimulatedReader),
+}
+
+impl Reader {
+    /// The simulator behind it, for the demo's "simulate card tap".
+    pub fn simulator(&self) -> Option<idcard::sim::Simulator> {
+        match self {
+            Reader::Real(_) => None,
+            Reader::Simulated(s) => Some(s.simulator()),
+        }
+    }
+}
+
+impl idcard::CardReader for Reader {
+    async fn next_event(&mut self) -> Option<idcard::CardEvent> {
+        match self {
+            Reader::Real(w) => w.next_event().await,
+            Reader::Simulated(s) => s.next_event().await,
+        }
+    }
 }
 
 pub fn runtime() -> Result<Runtime, Failure> {
@@ -66,17 +92,23 @@ pub fn run_appliance(
         )));
     };
     let rt = runtime()?;
-    let mut card_reader = None;
-    let mut card_log = None;
-    if simulate {
+    let reader = if simulate {
         let reader = simulated_reader(&rt)?;
         tracing::info!(device = %reader.simulator().path().display(), "simulated card reader");
-        if headless {
-            card_log = Some(rt.spawn(log_card_events(reader)));
-        } else {
-            card_reader = Some(reader);
-        }
-    }
+        Reader::Simulated(reader)
+    } else {
+        let _inside = rt.enter();
+        // A missing reader is reported by the watcher (and on screen), which keeps trying.
+        Reader::Real(idcard::Watcher::spawn(
+            config.devices.idcard.clone(),
+            idcard::Options::default(),
+        ))
+    };
+    let (card_reader, card_log) = if headless {
+        (None, Some(rt.spawn(log_card_events(reader))))
+    } else {
+        (Some(reader), None)
+    };
     let result = run(
         &rt,
         data_dir,
@@ -105,8 +137,8 @@ pub fn simulated_reader(rt: &Runtime) -> Result<idcard::SimulatedReader, Failure
 }
 
 /// Headless: nobody taps, but the reader runs; say what it sees (never personal data).
-pub async fn log_card_events(mut reader: idcard::SimulatedReader) {
-    use idcard::{CardEvent, CardReader};
+pub async fn log_card_events(mut reader: impl idcard::CardReader) {
+    use idcard::CardEvent;
     while let Some(ev) = reader.next_event().await {
         match ev {
             CardEvent::ReaderReady => tracing::info!("card reader ready"),

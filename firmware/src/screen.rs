@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use idcard::{Card, CardEvent, CardReader, SimulatedReader};
+use idcard::{Card, CardEvent, CardReader};
 
 use kiosk_domain::codes;
 use kiosk_domain::definition::{FieldKind, ServiceDefinition};
@@ -25,7 +25,11 @@ use crate::form::{self, Problem};
 use crate::samples;
 
 /// Run the window until it closes. Without a display, say so and carry on headless.
-pub fn run(rt: &Runtime, shared: Shared, reader: Option<SimulatedReader>) -> Result<(), Failure> {
+pub fn run(
+    rt: &Runtime,
+    shared: Shared,
+    reader: Option<crate::daemon::Reader>,
+) -> Result<(), Failure> {
     let ui = match Ui::new() {
         Ok(ui) => ui,
         Err(e) => {
@@ -52,7 +56,7 @@ pub fn run(rt: &Runtime, shared: Shared, reader: Option<SimulatedReader>) -> Res
         handle: handle.clone(),
         rt: rt.handle().clone(),
         form: None,
-        sim: reader.as_ref().map(SimulatedReader::simulator),
+        sim: reader.as_ref().and_then(crate::daemon::Reader::simulator),
         pending_group: None,
     }));
     let cards = reader.map(|r| rt.spawn(card_events(r, controller.clone())));
