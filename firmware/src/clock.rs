@@ -46,14 +46,25 @@ pub enum Verdict {
     NeverSet,
     /// Behind the last time this station knew, by this much.
     WentBack(Duration),
+    /// Off from the county's clock (its last answer) by this many seconds (county − ours).
+    OffFromCounty(i64),
 }
 
-pub fn assess(system: OffsetDateTime, last_known: Option<OffsetDateTime>) -> Verdict {
+/// How far from the county's clock ours may be before ages and deadlines are at risk.
+pub const MAX_COUNTY_OFFSET_SECS: i64 = 5 * 60;
+
+/// `county_offset`: county minus station, in seconds, from the last answer (HTTP `Date`).
+pub fn assess(
+    system: OffsetDateTime,
+    last_known: Option<OffsetDateTime>,
+    county_offset: Option<i64>,
+) -> Verdict {
     if system < NOT_BEFORE {
         return Verdict::NeverSet;
     }
-    match last_known {
-        Some(t) if system + SLACK < t => Verdict::WentBack(t - system),
+    match (last_known, county_offset) {
+        (Some(t), _) if system + SLACK < t => Verdict::WentBack(t - system),
+        (_, Some(off)) if off.abs() > MAX_COUNTY_OFFSET_SECS => Verdict::OffFromCounty(off),
         _ => Verdict::Plausible,
     }
 }
@@ -66,23 +77,20 @@ mod tests {
 
     #[test]
     fn verdicts() {
-        assert_eq!(assess(NOW, None), Verdict::Plausible);
+        assert_eq!(assess(NOW, None, None), Verdict::Plausible);
+        let days_ago = Some(NOW - Duration::days(3));
+        assert_eq!(assess(NOW, days_ago, Some(-3)), Verdict::Plausible);
+        let a_minute_ahead = Some(NOW + Duration::minutes(1));
+        assert_eq!(assess(NOW, a_minute_ahead, None), Verdict::Plausible);
         assert_eq!(
-            assess(NOW, Some(NOW - Duration::days(3))),
-            Verdict::Plausible
-        );
-        assert_eq!(
-            assess(NOW, Some(NOW + Duration::minutes(1))),
-            Verdict::Plausible
-        );
-        assert_eq!(
-            assess(NOW, Some(NOW + Duration::hours(5))),
+            assess(NOW, Some(NOW + Duration::hours(5)), None),
             Verdict::WentBack(Duration::hours(5))
         );
-        assert_eq!(
-            assess(datetime!(1970-01-01 00:00 UTC), Some(NOW)),
-            Verdict::NeverSet
-        );
+        let epoch = datetime!(1970-01-01 00:00 UTC);
+        assert_eq!(assess(epoch, Some(NOW), None), Verdict::NeverSet);
+        assert_eq!(assess(NOW, None, Some(300)), Verdict::Plausible);
+        assert_eq!(assess(NOW, None, Some(-301)), Verdict::OffFromCounty(-301));
+        assert_eq!(assess(NOW, None, Some(7200)), Verdict::OffFromCounty(7200));
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod daemon;
 mod demo;
 mod form;
 mod handover;
+mod logging;
 mod people;
 mod provision;
 mod samples;
@@ -69,19 +70,9 @@ impl<E: std::error::Error> From<E> for Failure {
     }
 }
 
-fn init_logging() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    logging::init();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {

@@ -271,8 +271,31 @@ fn clock_check(data_dir: &Path) -> Check {
     let shown = form::now()
         .format(&Rfc3339)
         .unwrap_or_else(|_| system.to_string());
-    match clock::assess(system, clock::last_known(data_dir)) {
-        clock::Verdict::Plausible => Check::pass(NAME, format!("时间 Time {shown}")),
+    let county = Outbox::open(data_dir)
+        .and_then(|ob| ob.county_clock())
+        .ok()
+        .flatten();
+    match clock::assess(system, clock::last_known(data_dir), county.map(|(o, _)| o)) {
+        clock::Verdict::Plausible => Check::pass(
+            NAME,
+            match county {
+                Some((off, _)) => format!(
+                    "时间 Time {shown}；与县平台相差 {off} 秒 {off} s from the county's clock"
+                ),
+                None => format!(
+                    "时间 Time {shown}（尚未与县平台核对 not yet compared with the county）"
+                ),
+            },
+        ),
+        clock::Verdict::OffFromCounty(off) => Check::fail(
+            NAME,
+            format!(
+                "本机时间与县平台相差 {} 分钟 The clock is {} minutes off the county's: {shown}",
+                off / 60,
+                off / 60
+            ),
+            "请技术员检查网络校时（NTP）；年龄等按县平台时间核对 Have the technician check time              synchronisation (NTP); check ages against the county's date",
+        ),
         clock::Verdict::NeverSet => Check::fail(
             NAME,
             format!(

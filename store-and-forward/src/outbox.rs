@@ -769,6 +769,28 @@ impl Outbox {
         Ok(())
     }
 
+    /// The county's clock as its last answer gave it (HTTP `Date`), against ours at the
+    /// same moment: the station has no real-time clock, so this is how it learns whether its
+    /// own time can be trusted.
+    pub fn record_county_clock(
+        &mut self,
+        county: OffsetDateTime,
+        local: OffsetDateTime,
+    ) -> Result<()> {
+        let offset = (county - local).whole_seconds();
+        self.set_state("county_clock", &format!("{offset} {}", rfc3339(local)))
+    }
+
+    /// `(county minus station, in seconds; when it was seen)`, if the county ever answered.
+    pub fn county_clock(&self) -> Result<Option<(i64, OffsetDateTime)>> {
+        let Some(v) = self.get_state("county_clock")? else {
+            return Ok(None);
+        };
+        let bad = || OutboxError::Corrupt(format!("county_clock {v:?}"));
+        let (offset, at) = v.split_once(' ').ok_or_else(bad)?;
+        Ok(Some((offset.parse().map_err(|_| bad())?, parse_time(at)?)))
+    }
+
     /// A link-level failure that is not tied to one application.
     pub fn record_link_error(&mut self, error: &str) -> Result<()> {
         self.set_state("last_error", error)

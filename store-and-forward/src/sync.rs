@@ -99,6 +99,17 @@ impl LinkError {
     }
 }
 
+/// The county's clock from an answer's `Date` header (RFC 9110 IMF-fixdate, e.g.
+/// `Wed, 25 Nov 2026 19:30:12 GMT`), if it has a readable one.
+fn county_time(resp: &reqwest::Response) -> Option<OffsetDateTime> {
+    let text = resp.headers().get(reqwest::header::DATE)?.to_str().ok()?;
+    parse_http_date(text)
+}
+
+fn parse_http_date(text: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc2822).ok()
+}
+
 /// What one round achieved.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SyncReport {
@@ -540,6 +551,9 @@ impl Link {
                 .send()
                 .await
                 .map_err(transport)?;
+            if let Some(county) = county_time(&resp) {
+                lock(outbox).record_county_clock(county, now())?;
+            }
             if !resp.status().is_success() {
                 return Err(failure(resp).await);
             }
@@ -631,5 +645,21 @@ impl Link {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn http_dates_are_read_and_junk_is_not() {
+        assert_eq!(
+            parse_http_date("Wed, 25 Nov 2026 19:30:12 GMT"),
+            Some(datetime!(2026-11-25 19:30:12 UTC))
+        );
+        assert_eq!(parse_http_date("yesterday"), None);
+        assert_eq!(parse_http_date(""), None);
     }
 }

@@ -259,3 +259,56 @@ fn run_tells_systemd_it_is_ready_and_pets_the_watchdog() {
     assert!(stopping, "no STOPPING=1 after SIGTERM");
     assert!(county.terminate().success());
 }
+
+#[test]
+fn under_systemd_log_lines_carry_their_priority_and_no_colour() {
+    use std::io::{BufRead, BufReader};
+    let (county, st) = provisioned();
+    let config = st.root.join("kiosk.toml");
+    let missing = st.root.join("no-reader-here");
+    std::fs::write(
+        &config,
+        format!("[devices]\nidcard = {:?}\n", missing.to_str().unwrap()),
+    )
+    .unwrap();
+    let mut child = st
+        .kiosk(&["run", "--headless"])
+        .arg("--config")
+        .arg(&config)
+        .env("JOURNAL_STREAM", "8:4242")
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(l) = rx.recv_timeout(Duration::from_millis(200)) {
+            let done = l.contains("card reader lost");
+            lines.push(l);
+            if done {
+                break;
+            }
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let lost = lines
+        .iter()
+        .find(|l| l.contains("card reader lost"))
+        .unwrap_or_else(|| panic!("the missing reader was not logged: {lines:?}"));
+    assert!(lost.starts_with("<4>"), "{lost}");
+    assert!(lines.iter().all(|l| !l.contains('\u{1b}')), "{lines:?}");
+    assert!(lines.iter().all(|l| l.starts_with('<')), "{lines:?}");
+    assert!(county.terminate().success());
+}
