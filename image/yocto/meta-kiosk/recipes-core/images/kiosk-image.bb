@@ -1,27 +1,31 @@
+# nooelint: oelint.var.suggestedvar.BUGTRACKER
+# (the kiosk has no public web site or bug tracker; its home is this repository)
 SUMMARY = "Village service-station kiosk: the SD card image"
 DESCRIPTION = "Read-only root with the kernel inside (slot A of an A/B pair), a FAT boot \
-partition and a data partition that grows to fill the card; boots straight into the kiosk."
-HOMEPAGE = "https://kiosk.invalid/"
+               partition and a data partition that grows to fill the card; boots \
+               straight into the kiosk."
+SECTION = "kiosk"
 LICENSE = "MIT"
 
 inherit core-image image_types_kiosk
 
+CVE_PRODUCT = ""
+
 # No package-management: nothing is installed on the device except whole RAUC bundles.
 IMAGE_FEATURES = "read-only-rootfs"
 
-IMAGE_INSTALL = " \
-    packagegroup-core-boot \
-    kernel-image \
-    kernel-modules \
-    kiosk \
-    kiosk-doc \
-    kiosk-os \
-    rauc \
-    rauc-mark-good \
-    fonts-noto-cjk-sc \
-    sane-backends \
-    ${CORE_IMAGE_EXTRA_INSTALL} \
-"
+IMAGE_INSTALL = "packagegroup-core-boot \
+                 kernel-image \
+                 kernel-modules \
+                 kiosk \
+                 kiosk-doc \
+                 kiosk-os \
+                 rauc \
+                 rauc-mark-good \
+                 fonts-noto-cjk-sc \
+                 sane-backends \
+                 ${CORE_IMAGE_EXTRA_INSTALL} \
+                 "
 
 IMAGE_LINGUAS = ""
 

@@ -1,8 +1,9 @@
 SUMMARY = "Noto Sans CJK (regular and bold), the kiosk's Chinese-first UI font"
 DESCRIPTION = "Noto Sans CJK 2.004 as OpenType collections; the kiosk's screens name \
-'Noto Sans CJK SC'. Taken from Debian's package of the upstream release (a stable, \
-checksummed archive), so no font is downloaded from a moving target."
+               'Noto Sans CJK SC'. Taken from Debian's package of the upstream release \
+               (a stable, checksummed archive)."
 HOMEPAGE = "https://github.com/notofonts/noto-cjk"
+BUGTRACKER = "https://github.com/notofonts/noto-cjk/issues"
 SECTION = "fonts"
 LICENSE = "OFL-1.1"
 LIC_FILES_CHKSUM = "file://usr/share/doc/fonts-noto-cjk/copyright;md5=c3187e1fb9101ede7d992a930463cc48"
@@ -14,6 +15,9 @@ S = "${UNPACKDIR}"
 
 inherit allarch fontcache
 
+# Fonts have no CVE entries.
+CVE_PRODUCT = ""
+
 do_configure[noexec] = "1"
 do_compile[noexec] = "1"
 
@@ -24,4 +28,7 @@ do_install() {
         ${D}${datadir}/fonts/opentype/noto/
 }
 
-FILES:${PN} = "${datadir}/fonts/opentype/noto"
+FILES:${PN} += "${datadir}/fonts/opentype/noto"
+
+# Fonts for the target only.
+BBCLASSEXTEND = ""

@@ -1,22 +1,26 @@
+# nooelint: oelint.var.mandatoryvar.HOMEPAGE,oelint.var.suggestedvar.BUGTRACKER
+# (the kiosk has no public web site or bug tracker; its home is this repository)
 SUMMARY = "U-Boot script for the kiosk: RAUC A/B slot choice with a boot counter"
 DESCRIPTION = "Chooses root slot A or B from the U-Boot environment RAUC maintains and \
-loads the kernel from inside that slot's root file system."
-HOMEPAGE = "https://kiosk.invalid/"
+               loads the kernel from inside that slot's root file system."
 SECTION = "bootloaders"
 LICENSE = "MIT"
+# nooelint: oelint.var.licenseremotefile - the script is in this layer (MIT)
 LIC_FILES_CHKSUM = "file://${COMMON_LICENSE_DIR}/MIT;md5=0835ade698e0bcf8506ecda2f7b4f302"
-COMPATIBLE_MACHINE = "^rpi$"
 
 DEPENDS = "u-boot-mkimage-native"
-INHIBIT_DEFAULT_DEPS = "1"
+PROVIDES += "u-boot-default-script"
 
 SRC_URI = "file://boot.cmd.in"
 
 S = "${UNPACKDIR}"
 
-BOOT_MEDIA ?= "mmc"
-
 inherit kernel-arch deploy nopackages
+
+COMPATIBLE_MACHINE = "^rpi$"
+INHIBIT_DEFAULT_DEPS = "1"
+BOOT_MEDIA ?= "mmc"
+CVE_PRODUCT = ""
 
 do_compile() {
     sed -e 's/@@KERNEL_IMAGETYPE@@/${KERNEL_IMAGETYPE}/' \
@@ -33,4 +37,5 @@ do_deploy() {
 
 addtask deploy after do_compile before do_build
 
-PROVIDES += "u-boot-default-script"
+# A boot script for the target board only.
+BBCLASSEXTEND = ""
