@@ -14,6 +14,9 @@ CVE_PRODUCT = ""
 # No package-management: nothing is installed on the device except whole RAUC bundles.
 IMAGE_FEATURES = "read-only-rootfs"
 
+# libubootenv-bin (fw_printenv/fw_setenv) and u-boot-env (/etc/fw_env.config) let RAUC
+# write U-Boot's slot order and try counters: meta-rauc only adds them when
+# PREFERRED_PROVIDER_virtual/bootloader names U-Boot, which meta-raspberrypi leaves unset.
 IMAGE_INSTALL = "packagegroup-core-boot \
                  kernel-image \
                  kernel-modules \
@@ -22,6 +25,8 @@ IMAGE_INSTALL = "packagegroup-core-boot \
                  kiosk-os \
                  rauc \
                  rauc-mark-good \
+                 libubootenv-bin \
+                 u-boot-env \
                  fonts-noto-cjk-sc \
                  sane-backends \
                  ${CORE_IMAGE_EXTRA_INSTALL} \
