@@ -82,6 +82,10 @@ pub enum Command {
         /// Check the simulated devices instead of hardware.
         #[arg(long)]
         simulate: bool,
+        /// Only what a new software release can break (storage and database): the update
+        /// gate run at boot, which must not fail because the link or a device is away.
+        #[arg(long)]
+        boot: bool,
     },
     /// ID-card reader: read one card, or run the reader simulator.
     Card {

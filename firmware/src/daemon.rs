@@ -45,27 +45,86 @@ pub struct Options {
 
 /// The ID-card reader the appliance listens to: the real one at its stable device name, or
 /// the simulator (demo, `--simulate`); both are read by the real driver.
-pub enum Reader {
+///
+/// The real reader's port is held exclusively while `kiosk run` serves, so `kiosk selftest`
+/// cannot open it then; the daemon therefore writes what the reader last reported to
+/// `DATA_DIR/reader.state` (see [`reader_state`]) and the self-test reads that instead.
+pub struct Reader {
+    source: Source,
+    state_file: Option<std::path::PathBuf>,
+}
+
+enum Source {
     Real(idcard::Watcher),
     Simulated(idcard::SimulatedReader),
 }
 
 impl Reader {
+    pub fn real(watcher: idcard::Watcher, data_dir: &Path) -> Reader {
+        Reader {
+            source: Source::Real(watcher),
+            state_file: Some(reader_state_path(data_dir)),
+        }
+    }
+
+    pub fn simulated(sim: idcard::SimulatedReader) -> Reader {
+        Reader {
+            source: Source::Simulated(sim),
+            state_file: None,
+        }
+    }
+
     /// The simulator behind it, for the demo's "simulate card tap".
     pub fn simulator(&self) -> Option<idcard::sim::Simulator> {
-        match self {
-            Reader::Real(_) => None,
-            Reader::Simulated(s) => Some(s.simulator()),
+        match &self.source {
+            Source::Real(_) => None,
+            Source::Simulated(s) => Some(s.simulator()),
+        }
+    }
+
+    fn record(&self, ev: &idcard::CardEvent) {
+        let Some(path) = &self.state_file else { return };
+        let now = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let line = match ev {
+            idcard::CardEvent::ReaderReady => format!("ready {now}\n"),
+            idcard::CardEvent::ReaderLost(e) => format!("lost {now} {e}\n"),
+            _ => return,
+        };
+        if let Err(e) = crate::station::write_atomic(path, line.as_bytes()) {
+            tracing::warn!(error = %e, "could not record the reader's state");
         }
     }
 }
 
 impl idcard::CardReader for Reader {
     async fn next_event(&mut self) -> Option<idcard::CardEvent> {
-        match self {
-            Reader::Real(w) => w.next_event().await,
-            Reader::Simulated(s) => s.next_event().await,
-        }
+        let ev = match &mut self.source {
+            Source::Real(w) => w.next_event().await,
+            Source::Simulated(s) => s.next_event().await,
+        }?;
+        self.record(&ev);
+        Some(ev)
+    }
+}
+
+fn reader_state_path(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join("reader.state")
+}
+
+/// What the running kiosk last heard from its reader: `Ok(since)` when ready,
+/// `Err((since, error))` when lost; `None` when it never recorded anything.
+pub fn reader_state(data_dir: &Path) -> Option<Result<String, (String, String)>> {
+    let text = std::fs::read_to_string(reader_state_path(data_dir)).ok()?;
+    let mut parts = text.trim_end().splitn(3, ' ');
+    match (parts.next()?, parts.next()?, parts.next()) {
+        ("ready", since, _) => Some(Ok(since.to_string())),
+        ("lost", since, error) => Some(Err((
+            since.to_string(),
+            error.unwrap_or_default().to_string(),
+        ))),
+        _ => None,
     }
 }
 
@@ -95,14 +154,14 @@ pub fn run_appliance(
     let reader = if simulate {
         let reader = simulated_reader(&rt)?;
         tracing::info!(device = %reader.simulator().path().display(), "simulated card reader");
-        Reader::Simulated(reader)
+        Reader::simulated(reader)
     } else {
         let _inside = rt.enter();
         // A missing reader is reported by the watcher (and on screen), which keeps trying.
-        Reader::Real(idcard::Watcher::spawn(
-            config.devices.idcard.clone(),
-            idcard::Options::default(),
-        ))
+        Reader::real(
+            idcard::Watcher::spawn(config.devices.idcard.clone(), idcard::Options::default()),
+            data_dir,
+        )
     };
     let (card_reader, card_log) = if headless {
         (None, Some(rt.spawn(log_card_events(reader))))

@@ -80,7 +80,7 @@ pub fn run(data_dir: &Path, config: &Config, headless: bool) -> Result<(), Failu
     let (card_task, card_reader) = if headless {
         (Some(rt.spawn(daemon::log_card_events(reader))), None)
     } else {
-        (None, Some(daemon::Reader::Simulated(reader)))
+        (None, Some(daemon::Reader::simulated(reader)))
     };
 
     let mut out = std::io::stdout().lock();

@@ -97,7 +97,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Status { json } => status::run(&data_dir, json),
         Command::Handover { tracking_number } => handover::run(&data_dir, &tracking_number),
         Command::Provision { file } => provision::run(&data_dir, &file),
-        Command::Selftest { json, simulate } => selftest::run(&data_dir, &config, json, simulate),
+        Command::Selftest {
+            json,
+            simulate,
+            boot,
+        } => selftest::run(&data_dir, &config, json, simulate, boot),
         Command::Card { action } => card::run(action),
     }
 }

@@ -53,15 +53,27 @@ impl Check {
     }
 }
 
-pub fn run(data_dir: &Path, config: &Config, json: bool, simulate: bool) -> Result<(), Failure> {
+pub fn run(
+    data_dir: &Path,
+    config: &Config,
+    json: bool,
+    simulate: bool,
+    boot: bool,
+) -> Result<(), Failure> {
     let rt = crate::daemon::runtime()?;
-    let checks = vec![
-        rt.block_on(reader(config, simulate)),
-        disk(data_dir),
-        database(data_dir),
-        clock_check(data_dir),
-        rt.block_on(county(data_dir)),
-    ];
+    let checks = if boot {
+        // The update gate: only what a new release can break. A station offline for a week
+        // or with a reader unplugged must not roll back a good release.
+        vec![disk(data_dir), database(data_dir)]
+    } else {
+        vec![
+            rt.block_on(reader(config, simulate, data_dir)),
+            disk(data_dir),
+            database(data_dir),
+            clock_check(data_dir),
+            rt.block_on(county(data_dir)),
+        ]
+    };
     let ok = checks.iter().all(|c| c.ok);
     if json {
         let report = serde_json::json!({
@@ -85,7 +97,7 @@ pub fn run(data_dir: &Path, config: &Config, json: bool, simulate: bool) -> Resu
 }
 
 /// The ID-card reader: it answers, its security module (SAM) is in order, and its id.
-async fn reader(config: &Config, simulate: bool) -> Check {
+async fn reader(config: &Config, simulate: bool, data_dir: &Path) -> Check {
     const NAME: &str = "reader";
     let sim = if simulate {
         match idcard::sim::Simulator::start(idcard::sim::SimOptions::default()) {
@@ -115,6 +127,35 @@ async fn reader(config: &Config, simulate: bool) -> Check {
                      if it still fails";
     let mut r = match idcard::open(&path, opts) {
         Ok(r) => r,
+        // The running kiosk holds the port: ask what it last heard from the reader.
+        Err(idcard::Error::Busy { .. }) => {
+            return match crate::daemon::reader_state(data_dir) {
+                Some(Ok(since)) => Check::pass(
+                    NAME,
+                    format!(
+                        "读卡器由运行中的终端使用，状态正常 The reader at {} is in use by the \
+                         running kiosk and ready since {since}",
+                        path.display()
+                    ),
+                ),
+                Some(Err((since, error))) => Check::fail(
+                    NAME,
+                    format!(
+                        "读卡器没有连接 The running kiosk lost the reader at {} ({since}): {error}",
+                        path.display()
+                    ),
+                    unplugged,
+                ),
+                None => Check::fail(
+                    NAME,
+                    format!(
+                        "读卡器被其他程序占用 The reader at {} is held by another program",
+                        path.display()
+                    ),
+                    "关闭其他读卡程序，或重启设备 Close the other card program, or restart the unit",
+                ),
+            };
+        }
         Err(e) => {
             return Check::fail(
                 NAME,

@@ -312,3 +312,71 @@ fn under_systemd_log_lines_carry_their_priority_and_no_colour() {
     assert!(lines.iter().all(|l| l.starts_with('<')), "{lines:?}");
     assert!(county.terminate().success());
 }
+
+#[test]
+fn selftest_beside_the_running_kiosk_asks_it_about_the_reader() {
+    let (county, st) = provisioned();
+    let link = st.root.join("kiosk-idcard");
+    let sim = Running::until_line(
+        Command::new(bin("kiosk"))
+            .args(["card", "sim", "--cards"])
+            .arg(data("cards/cards.json"))
+            .arg("--link")
+            .arg(&link),
+        "kiosk card sim:",
+        Duration::from_secs(20),
+    );
+    let config = st.root.join("kiosk.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[sync]\npoll_secs = 1\n[devices]\nidcard = {:?}\n",
+            link.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let with_config = |args: &[&str]| {
+        let mut c = st.kiosk(args);
+        c.arg("--config").arg(&config);
+        c
+    };
+    let daemon = Running::spawn(&mut with_config(&["run", "--headless"]));
+    // The daemon holds the port; selftest reports what the daemon heard from the reader.
+    let report = kiosk_e2e::eventually(Duration::from_secs(30), "reader ready", || {
+        let out = run(&mut with_config(&["selftest", "--json"]));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        (report["ok"] == true).then_some(report)
+    });
+    let reader = check(&report, "reader");
+    assert!(
+        reader["detail"].as_str().unwrap().contains("running kiosk"),
+        "{reader}"
+    );
+
+    // Unplugged while the kiosk runs: the port is free again and gone, so selftest sees it.
+    drop(sim);
+    let report = kiosk_e2e::eventually(Duration::from_secs(30), "reader lost", || {
+        let out = run(&mut with_config(&["selftest", "--json"]));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        (check(&report, "reader")["ok"] == false).then_some(report)
+    });
+    assert!(
+        check(&report, "reader")["action"]
+            .as_str()
+            .unwrap()
+            .contains("USB"),
+        "{report}"
+    );
+    // The boot gate ignores the devices and the link.
+    assert!(county.terminate().success());
+    let boot = run_json(&mut with_config(&["selftest", "--json", "--boot"]));
+    assert_eq!(boot["ok"], true, "{boot}");
+    let names: Vec<&str> = boot["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["disk", "database"]);
+    assert!(daemon.terminate().success());
+}
