@@ -160,8 +160,7 @@ impl Printer {
         let mut answers = [0u8; 4];
         let mut got = 0;
         while got < answers.len() {
-            let read =
-                tokio::time::timeout_at(deadline, self.port.read(&mut answers[got..])).await;
+            let read = tokio::time::timeout_at(deadline, self.port.read(&mut answers[got..])).await;
             match read {
                 Err(_) => {
                     return Err(Error::NoAnswer {

@@ -155,7 +155,10 @@ pub enum Op {
     Align(Align),
     Bold(bool),
     /// `GS ! n`: multipliers 1..=8.
-    Size { width: u8, height: u8 },
+    Size {
+        width: u8,
+        height: u8,
+    },
     /// `FS &` (true) / `FS .` (false).
     Chinese(bool),
     QrModel(u8),

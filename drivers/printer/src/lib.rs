@@ -35,8 +35,8 @@
 //! - *Out of paper / cover open*: the status words say which; load a roll (thermal side
 //!   out), close the cover firmly until it clicks.
 
-pub mod escpos;
 mod driver;
+pub mod escpos;
 pub mod receipt;
 pub mod render;
 pub mod sim;

@@ -201,7 +201,10 @@ mod tests {
     fn lines_fit_the_roll() {
         for (text, w) in [
             ("云南省文山壮族苗族自治州广南县莲城镇新街村为民服务站", 32),
-            ("the quick brown fox jumps over the lazy dog again and again", 32),
+            (
+                "the quick brown fox jumps over the lazy dog again and again",
+                32,
+            ),
             ("身份证原件 ID card original and copy", 30),
             ("261125-ABCD-EFGH", 16),
         ] {

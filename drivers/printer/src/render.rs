@@ -159,8 +159,7 @@ impl State {
         while start < cells.len() {
             let mut end = start;
             let mut used = 0;
-            while end < cells.len() && (end == start || used + cells[end].width <= DOTS_PER_LINE)
-            {
+            while end < cells.len() && (end == start || used + cells[end].width <= DOTS_PER_LINE) {
                 used += cells[end].width;
                 end += 1;
             }
@@ -361,7 +360,10 @@ mod tests {
         let mut buf = vec![0; r.output_buffer_size().unwrap()];
         let info = r.next_frame(&mut buf).unwrap();
         assert_eq!((info.width, info.height), (img.width, img.height));
-        let black = buf[..info.buffer_size()].iter().filter(|&&v| v < 128).count();
+        let black = buf[..info.buffer_size()]
+            .iter()
+            .filter(|&&v| v < 128)
+            .count();
         assert_eq!(black, img.dots.iter().filter(|&&d| d).count());
     }
 }

@@ -232,6 +232,10 @@ mod tests {
             ..Status::default()
         };
         assert!(s.ready());
-        assert!(!Status::from_answers([0x12, 0x32, 0x12, 0x72]).unwrap().ready());
+        assert!(
+            !Status::from_answers([0x12, 0x32, 0x12, 0x72])
+                .unwrap()
+                .ready()
+        );
     }
 }

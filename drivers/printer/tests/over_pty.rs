@@ -42,10 +42,13 @@ fn quick() -> Options {
 
 /// Every QR code found in the image, decoded.
 fn qr_codes(img: &Image) -> Vec<String> {
-    let mut prepared =
-        rqrr::PreparedImage::prepare_from_greyscale(img.width as usize, img.height as usize, |x, y| {
+    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(
+        img.width as usize,
+        img.height as usize,
+        |x, y| {
             if img.get(x as u32, y as u32) { 0 } else { 255 }
-        });
+        },
+    );
     prepared
         .detect_grids()
         .into_iter()
@@ -90,7 +93,10 @@ fn two_receipts_are_captured_apart() {
             .collect();
         assert_eq!(
             got,
-            vec![vec!["261125-7KQ2-M9XD".to_string()], vec!["261125-AAAA-BBBB".to_string()]]
+            vec![
+                vec!["261125-7KQ2-M9XD".to_string()],
+                vec!["261125-AAAA-BBBB".to_string()]
+            ]
         );
         assert!(sim.take_new_receipts().is_empty());
     });
@@ -104,9 +110,16 @@ fn out_of_paper_and_cover_open_refuse_the_job_in_plain_words() {
         sim.set_paper_out(true);
         let e = p.print(&receipt()).await.unwrap_err();
         assert!(matches!(e, Error::NotReady { .. }), "{e:?}");
-        assert_eq!(e.to_string(), "the receipt printer cannot print: 缺纸 / out of paper");
+        assert_eq!(
+            e.to_string(),
+            "the receipt printer cannot print: 缺纸 / out of paper"
+        );
         assert!(sim.receipts().is_empty());
-        assert_eq!(sim.lost_bytes(), 0, "nothing was sent to a printer without paper");
+        assert_eq!(
+            sim.lost_bytes(),
+            0,
+            "nothing was sent to a printer without paper"
+        );
 
         sim.set_paper_out(false);
         sim.set_cover_open(true);
@@ -149,7 +162,8 @@ fn unplugging_mid_print_gives_a_clear_error() {
         let e = p.print_bytes(&receipt().to_escpos()).await.unwrap_err();
         assert!(e.is_disconnect(), "{e:?}");
         assert!(
-            e.to_string().starts_with("the receipt printer was disconnected"),
+            e.to_string()
+                .starts_with("the receipt printer was disconnected"),
             "{e}"
         );
         assert!(!sim.plugged());
