@@ -6,6 +6,11 @@
 //! poll_secs = 30        # how often to look for decisions when nothing is waiting
 //! [ui]
 //! fullscreen = true
+//! [gpio]                # BCM pin numbers of the LEDs and the buzzer
+//! link = 17
+//! backlog = 27
+//! fault = 22
+//! buzzer = 18
 //! ```
 //! The station's identity and the county's address come from provisioning
 //! (`DATA_DIR/station.toml`), not from this file.
@@ -25,6 +30,7 @@ const APPLIANCE_DATA_DIR: &str = "/var/lib/kiosk";
 pub struct Config {
     pub sync: SyncConfig,
     pub ui: UiConfig,
+    pub gpio: crate::leds::GpioConfig,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]

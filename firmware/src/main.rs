@@ -13,8 +13,10 @@ mod daemon;
 mod demo;
 mod form;
 mod handover;
+mod leds;
 mod people;
 mod provision;
+mod receipt;
 mod samples;
 mod screen;
 mod station;
@@ -112,5 +114,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Provision { file } => provision::run(&data_dir, &file),
         Command::Selftest { .. } => Err(Failure::not_available("selftest")),
         Command::Card { action } => card::run(action),
+        Command::Receipt { device, test } => receipt::run(&device, test),
+        Command::Printer { action } => receipt::run_printer(action),
+        Command::Leds { .. } => leds::test(&config.gpio),
     }
 }
