@@ -59,16 +59,14 @@ pub fn run(device: &Path, test: bool) -> Result<(), Failure> {
         if !test {
             return Ok((before, false));
         }
-        let t = Receipt::test(PrimitiveDateTime::new(
-            crate::form::now().date(),
-            crate::form::now().time(),
-        ));
+        let now = crate::form::now();
+        let t = Receipt::test(PrimitiveDateTime::new(now.date(), now.time()));
         let after = print_application_receipt(
             &mut p,
             &t.station,
             &t.service,
             &t.tracking_number,
-            crate::form::now(),
+            now,
             &t.bring,
             &t.hotline,
         )
