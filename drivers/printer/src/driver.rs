@@ -80,6 +80,9 @@ impl Default for Options {
     }
 }
 
+const XON: u8 = 0x11;
+const XOFF: u8 = 0x13;
+
 /// Bytes handed to the port at a time (so a stall is noticed within the write timeout).
 const CHUNK: usize = 256;
 
@@ -172,7 +175,17 @@ impl Printer {
                         source: io::Error::new(io::ErrorKind::UnexpectedEof, "the port closed"),
                     });
                 }
-                Ok(Ok(n)) => got += n,
+                Ok(Ok(n)) => {
+                    // XON/XOFF from a printer set to software flow control are not answers.
+                    let mut kept = got;
+                    for i in got..got + n {
+                        if !matches!(answers[i], XON | XOFF) {
+                            answers[kept] = answers[i];
+                            kept += 1;
+                        }
+                    }
+                    got = kept;
+                }
                 Ok(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
                 Ok(Err(source)) => return Err(Error::Disconnected { source }),
             }

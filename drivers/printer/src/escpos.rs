@@ -395,6 +395,44 @@ mod tests {
         assert!(b.iter().all(|&x| x >= 0x30), "{b:02X?}");
     }
 
+    /// Byte soup rich in the prefixes of our commands (plain random bytes rarely are).
+    fn soup() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let piece = prop_oneof![
+            any::<u8>().prop_map(|b| vec![b]),
+            Just(vec![ESC]),
+            Just(vec![GS, b'(', b'k']),
+            Just(vec![GS, b'(', b'k', 4, 0, 49, 80, 48]),
+            Just(vec![GS, b'!']),
+            Just(vec![GS, b'V', 66]),
+            Just(vec![DLE, EOT]),
+            Just(vec![FS, b'&']),
+            Just(gb18030("䶮字")),
+        ];
+        proptest::collection::vec(piece, 0..120).prop_map(|v| v.concat())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_parse_the_same_in_two_pieces(bytes in soup(), cut in 0usize..400) {
+            let cut = cut.min(bytes.len());
+            let mut p = Parser::new();
+            p.push(&bytes[..cut]);
+            let mut got: Vec<Op> = std::iter::from_fn(|| p.poll()).collect();
+            p.push(&bytes[cut..]);
+            p.finish();
+            got.extend(std::iter::from_fn(|| p.poll()));
+            proptest::prop_assert_eq!(got, parse_all(&bytes));
+        }
+
+        #[test]
+        fn any_bytes_render_without_panic(bytes in soup()) {
+            let img = crate::render(&bytes);
+            proptest::prop_assert_eq!(img.width, DOTS_PER_LINE);
+            proptest::prop_assert_eq!(img.dots.len(), (img.width * img.height) as usize);
+        }
+    }
+
     #[test]
     fn control_characters_in_text_cannot_become_commands() {
         let ops = parse_all(&gb18030("a\u{1b}@b\u{1d}V"));

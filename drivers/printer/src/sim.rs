@@ -27,6 +27,7 @@ use crate::status::Status;
 struct State {
     status: Status,
     silent: bool,
+    xon: bool,
     plugged: bool,
     shutdown: bool,
     path: Option<PathBuf>,
@@ -154,6 +155,12 @@ impl Simulator {
     /// Powered off behind its USB adapter: the port is there, nothing answers or prints.
     pub fn set_silent(&self, on: bool) {
         self.shared().lock().silent = on;
+    }
+
+    /// Send XON (software flow control) before each status answer, as printers set to
+    /// XON/XOFF do when their buffer drains.
+    pub fn set_xon_noise(&self, on: bool) {
+        self.shared().lock().xon = on;
     }
 
     /// Pull the USB plug once `n` more bytes have arrived.
@@ -386,6 +393,9 @@ fn take_in(shared: &Shared, parser: &mut Parser, bytes: &[u8], answers: &mut Vec
     while let Some((op, raw)) = parser.poll_with_bytes() {
         if let Op::StatusQuery(n) = op {
             st.queries += 1;
+            if st.xon {
+                answers.push(0x11);
+            }
             answers.push(st.status.answer(n));
             continue;
         }

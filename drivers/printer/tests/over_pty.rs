@@ -191,6 +191,21 @@ fn a_silent_printer_is_no_answer_and_a_missing_one_not_found() {
 }
 
 #[test]
+fn xon_bytes_between_status_answers_are_not_mistaken_for_answers() {
+    rt().block_on(async {
+        let mut p = SimulatedPrinter::start(quick()).unwrap();
+        let sim = p.simulator();
+        sim.set_xon_noise(true);
+        sim.set_cover_open(true);
+        assert_eq!(
+            p.status().await.unwrap().to_string(),
+            "纸仓盖未关 / cover open"
+        );
+        assert_eq!(sim.queries(), 4, "read at the first attempt");
+    });
+}
+
+#[test]
 fn a_second_opener_is_told_the_printer_is_busy() {
     rt().block_on(async {
         let sim = Simulator::start().unwrap();
