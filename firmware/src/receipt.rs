@@ -126,31 +126,38 @@ fn sim(out: &Path, paper_out: bool, cover_open: bool, silent: bool) -> Result<()
         );
         let _ = o.flush();
     }
-    let mut next = first_free_number(out);
     rt.block_on(async {
-        let stop = crate::daemon::wait_for_signal();
-        tokio::pin!(stop);
-        let mut tick = tokio::time::interval(Duration::from_millis(100));
-        loop {
-            tokio::select! {
-                _ = &mut stop => break,
-                _ = tick.tick() => {}
-            }
-            for bytes in sim.take_new_receipts() {
-                match write_png(out, next, &bytes) {
-                    Ok(path) => {
-                        // Whoever started us may have stopped reading: not a reason to stop.
-                        let mut o = std::io::stdout().lock();
-                        let _ = writeln!(o, "{}", path.display());
-                        let _ = o.flush();
-                    }
-                    Err(e) => eprintln!("kiosk: receipt {next} cannot be written: {e}"),
-                }
-                next += 1;
-            }
+        tokio::select! {
+            _ = crate::daemon::wait_for_signal() => {}
+            _ = keep_receipts(sim.clone(), out.to_path_buf(), |path| {
+                // Whoever started us may have stopped reading: not a reason to stop.
+                let mut o = std::io::stdout().lock();
+                let _ = writeln!(o, "{}", path.display());
+                let _ = o.flush();
+            }) => {}
         }
     });
     Ok(())
+}
+
+/// Write each receipt the simulator prints as DIR/receipt-NNNN.png (numbers after those
+/// already there; each file written whole, then renamed into place), calling `saved` with
+/// its path. Runs until cancelled. The demo can run this beside its simulated printer.
+pub async fn keep_receipts(sim: Simulator, dir: PathBuf, mut saved: impl FnMut(&Path)) {
+    let mut next = first_free_number(&dir);
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tick.tick().await;
+        for bytes in sim.take_new_receipts() {
+            match write_png(&dir, next, &bytes) {
+                Ok(path) => saved(&path),
+                Err(e) => {
+                    tracing::warn!(error = %e, number = next, "a receipt PNG cannot be written")
+                }
+            }
+            next += 1;
+        }
+    }
 }
 
 fn first_free_number(dir: &Path) -> u32 {
