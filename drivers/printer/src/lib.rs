@@ -16,7 +16,8 @@
 //! - [`Printer::print_bytes`] asks the status first and refuses to print when the printer
 //!   says it cannot ([`Error::NotReady`]); sends the job in pieces, each within
 //!   [`Options::write_timeout`]; then asks again and reports a printer that stopped during
-//!   the job ([`Error::Interrupted`]). A status query gets [`Options::status_timeout`] for
+//!   the job ([`Error::Interrupted`]). Printers answer `DLE EOT` in real time, so that second
+//!   answer tells the state when the last byte left, not when the paper stopped. A status query gets [`Options::status_timeout`] for
 //!   its four answer bytes; silence is [`Error::NoAnswer`], a port that went away
 //!   [`Error::Disconnected`].
 //! - [`sim::Simulator`] runs in a thread of its own and answers on a pseudo-terminal.
