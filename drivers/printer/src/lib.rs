@@ -99,3 +99,27 @@ impl ReceiptPrinter for SimulatedPrinter {
         self.printer.print_bytes(&receipt.to_escpos()).await
     }
 }
+
+/// Either printer, for an application that picks one at start (the real one on the
+/// appliance, the simulated one in the demo).
+#[derive(Debug)]
+pub enum AnyPrinter {
+    Serial(Printer),
+    Simulated(Box<SimulatedPrinter>),
+}
+
+impl ReceiptPrinter for AnyPrinter {
+    async fn status(&mut self) -> Result<Status> {
+        match self {
+            AnyPrinter::Serial(p) => ReceiptPrinter::status(p).await,
+            AnyPrinter::Simulated(p) => p.status().await,
+        }
+    }
+
+    async fn print(&mut self, receipt: &Receipt) -> Result<Status> {
+        match self {
+            AnyPrinter::Serial(p) => ReceiptPrinter::print(p, receipt).await,
+            AnyPrinter::Simulated(p) => p.print(receipt).await,
+        }
+    }
+}

@@ -78,6 +78,24 @@ fn a_receipt_prints_and_reads_back() {
 }
 
 #[test]
+fn either_printer_behind_one_type() {
+    rt().block_on(async {
+        let sim = Simulator::start().unwrap();
+        let mut serial = printer::AnyPrinter::Serial(Printer::open(&sim.path(), quick()).unwrap());
+        let mut simulated =
+            printer::AnyPrinter::Simulated(Box::new(SimulatedPrinter::start(quick()).unwrap()));
+        for p in [&mut serial, &mut simulated] {
+            assert!(p.print(&receipt()).await.unwrap().ready());
+        }
+        assert_eq!(sim.receipts().len(), 1);
+        let printer::AnyPrinter::Simulated(s) = &simulated else {
+            unreachable!()
+        };
+        assert_eq!(s.simulator().receipts().len(), 1);
+    });
+}
+
+#[test]
 fn two_receipts_are_captured_apart() {
     rt().block_on(async {
         let mut p = SimulatedPrinter::start(quick()).unwrap();
