@@ -92,6 +92,51 @@ pub enum Command {
         #[command(subcommand)]
         action: CardAction,
     },
+    /// Receipt printer: report its status in plain words; with --test also print a test
+    /// receipt. Exit status: 0 ready (or printed); 1 out of paper, cover open, printer
+    /// error, no answer, or the device cannot be used.
+    Receipt {
+        /// The printer's serial device (e.g. /dev/receipt, /dev/ttyUSB0, or the path
+        /// `kiosk printer sim` printed).
+        #[arg(long, value_name = "PATH")]
+        device: PathBuf,
+        /// Print a test receipt (every part of a real one, marked as a test).
+        #[arg(long)]
+        test: bool,
+    },
+    /// Receipt-printer simulator.
+    Printer {
+        #[command(subcommand)]
+        action: PrinterAction,
+    },
+    /// LEDs and buzzer.
+    Leds {
+        /// Run each pattern once: on the GPIO on a Raspberry Pi, simulated elsewhere (it
+        /// says which).
+        #[arg(long, required = true)]
+        test: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PrinterAction {
+    /// Run the ESC/POS printer simulator on a pseudo-terminal: its device path is the first
+    /// line of output; each receipt it prints is written to DIR as receipt-NNNN.png (and
+    /// its path printed). Stops on Ctrl-C or SIGTERM.
+    Sim {
+        /// Where the receipts go (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Fault: start out of paper.
+        #[arg(long)]
+        paper_out: bool,
+        /// Fault: start with the cover open.
+        #[arg(long)]
+        cover_open: bool,
+        /// Fault: answer nothing (a printer switched off behind its USB adapter).
+        #[arg(long)]
+        silent: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,6 +8,11 @@
 //! fullscreen = true
 //! [devices]
 //! idcard = "/dev/kiosk-idcard"   # the ID-card reader (the udev rules make this name)
+//! [gpio]                # BCM pin numbers of the LEDs and the buzzer
+//! link = 17
+//! backlog = 27
+//! fault = 22
+//! buzzer = 18
 //! ```
 //! The station's identity and the county's address come from provisioning
 //! (`DATA_DIR/station.toml`), not from this file.
@@ -28,6 +33,7 @@ pub struct Config {
     pub sync: SyncConfig,
     pub ui: UiConfig,
     pub devices: DevicesConfig,
+    pub gpio: crate::leds::GpioConfig,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]

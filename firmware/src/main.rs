@@ -13,9 +13,11 @@ mod daemon;
 mod demo;
 mod form;
 mod handover;
+mod leds;
 mod logging;
 mod people;
 mod provision;
+mod receipt;
 mod samples;
 mod screen;
 mod selftest;
@@ -103,5 +105,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             boot,
         } => selftest::run(&data_dir, &config, json, simulate, boot),
         Command::Card { action } => card::run(action),
+        Command::Receipt { device, test } => receipt::run(&device, test),
+        Command::Printer { action } => receipt::run_printer(action),
+        Command::Leds { .. } => leds::test(&config.gpio),
     }
 }

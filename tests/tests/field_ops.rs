@@ -341,12 +341,15 @@ fn selftest_beside_the_running_kiosk_asks_it_about_the_reader() {
         c
     };
     let daemon = Running::spawn(&mut with_config(&["run", "--headless"]));
-    // The daemon holds the port; selftest reports what the daemon heard from the reader.
-    let report = kiosk_e2e::eventually(Duration::from_secs(30), "reader ready", || {
-        let out = run(&mut with_config(&["selftest", "--json"]));
-        let report: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
-        (report["ok"] == true).then_some(report)
-    });
+    // Once the daemon holds the port, selftest reports what the daemon heard from the reader
+    // (until the daemon has opened it, selftest may still open it itself).
+    let report =
+        kiosk_e2e::eventually(Duration::from_secs(30), "reader held by the daemon", || {
+            let out = run(&mut with_config(&["selftest", "--json"]));
+            let report: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+            let detail = check(&report, "reader")["detail"].as_str()?.to_string();
+            (report["ok"] == true && detail.contains("running kiosk")).then_some(report)
+        });
     let reader = check(&report, "reader");
     assert!(
         reader["detail"].as_str().unwrap().contains("running kiosk"),

@@ -12,16 +12,14 @@
 //! was read is lifted at the next "find card", and the next card is placed.
 
 use std::collections::VecDeque;
-use std::fs::File;
-use std::io::{self, Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use pty_sim::Pty;
 use serde::Deserialize;
-use tokio::io::unix::AsyncFd;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -414,64 +412,6 @@ fn point_link(link: &Path, target: &Path) -> io::Result<()> {
     let _ = std::fs::remove_file(&tmp);
     std::os::unix::fs::symlink(target, &tmp)?;
     std::fs::rename(&tmp, link)
-}
-
-/// The pseudo-terminal pair. The simulator keeps the slave side open too, so the master
-/// never sees a hang-up while no driver is connected, and the raw line settings persist.
-struct Pty {
-    master: AsyncFd<File>,
-    _slave: File,
-    path: PathBuf,
-}
-
-impl Pty {
-    fn open() -> io::Result<Pty> {
-        use nix::fcntl::OFlag;
-        use nix::sys::termios;
-        let master = nix::pty::posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_NONBLOCK)?;
-        nix::pty::grantpt(&master)?;
-        nix::pty::unlockpt(&master)?;
-        let path = PathBuf::from(nix::pty::ptsname_r(&master)?);
-        let slave = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .custom_flags(OFlag::O_NOCTTY.bits())
-            .open(&path)?;
-        let mut t = termios::tcgetattr(&slave)?;
-        termios::cfmakeraw(&mut t);
-        termios::tcsetattr(&slave, termios::SetArg::TCSANOW, &t)?;
-        let master = File::from(std::os::fd::OwnedFd::from(master));
-        // SAFETY: the `File` owns its descriptor, which stays open and unchanged until the
-        // `AsyncFd` (which owns the `File`) is dropped.
-        let master = unsafe { AsyncFd::register(master) }?;
-        Ok(Pty {
-            master,
-            _slave: slave,
-            path,
-        })
-    }
-
-    async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        loop {
-            let mut guard = self.master.readable().await?;
-            match guard.try_io(|f| f.get_ref().read(buf)) {
-                Ok(r) => return r,
-                Err(_would_block) => continue,
-            }
-        }
-    }
-
-    async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            let mut guard = self.master.writable().await?;
-            match guard.try_io(|f| f.get_ref().write(buf)) {
-                Ok(Ok(n)) => buf = &buf[n..],
-                Ok(Err(e)) => return Err(e),
-                Err(_would_block) => continue,
-            }
-        }
-        Ok(())
-    }
 }
 
 async fn serve(shared: &Shared, pty: &Pty) {
