@@ -18,8 +18,9 @@ use uuid::Uuid;
     version,
     about = "The reference county platform for village service stations",
     long_about = "The reference county platform for village service stations: serves the \
-        station–county API (docs/openapi.yaml), registers stations, lists applications and \
-        records clerks' decisions.\n\nAll data lives in one directory (--data-dir): \
+        station–county API (docs/openapi.yaml) and the clerks' review page (/review/), \
+        registers and revokes stations, adds clerks, lists applications and records clerks' \
+        decisions.\n\nAll data lives in one directory (--data-dir): \
         county.sqlite3 and the attachments. The clerk commands work while `county serve` runs \
         on the same directory.",
     after_help = "Exit status: 0 success, 1 error (one line on stderr), 2 usage error.\n\
@@ -46,6 +47,9 @@ enum Command {
     /// Manage village stations.
     #[command(subcommand)]
     Station(StationCommand),
+    /// Manage the clerks who log in to the review page (/review/).
+    #[command(subcommand)]
+    Clerk(ClerkCommand),
     /// List every application, oldest first.
     Applications {
         /// The county's data directory.
@@ -95,6 +99,33 @@ enum StationCommand {
         /// Where to write the provisioning file (TOML).
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+        /// The county's data directory (created if missing).
+        #[arg(long, value_name = "DIR", env = "COUNTY_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+    /// Revoke a station: every later call with its credential is refused (403).
+    ///
+    /// For a lost or stolen unit. Idempotent: revoking a revoked station succeeds and
+    /// changes nothing. A replacement unit is registered with `station add`.
+    Revoke {
+        /// The county's data directory.
+        #[arg(long, value_name = "DIR", env = "COUNTY_DATA_DIR")]
+        data_dir: PathBuf,
+        /// The station id (as `station add` printed it).
+        station_id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClerkCommand {
+    /// Add a clerk; the password is read from the first line of standard input.
+    ///
+    /// e.g. `printf '%s\n' "$PASSWORD" | county clerk add --data-dir DIR --name li`.
+    /// Passwords have at least 10 characters; they are stored as Argon2id hashes.
+    Add {
+        /// The clerk's login name (letters, digits, '.', '_' or '-'); shown in the audit log.
+        #[arg(long)]
+        name: String,
         /// The county's data directory (created if missing).
         #[arg(long, value_name = "DIR", env = "COUNTY_DATA_DIR")]
         data_dir: PathBuf,
@@ -155,6 +186,31 @@ fn run(cli: Cli) -> Result<(), Error> {
             out,
             data_dir,
         }) => station_add(&name, &url, &out, &data_dir),
+        Command::Station(StationCommand::Revoke {
+            data_dir,
+            station_id,
+        }) => {
+            let outcome = county::revoke_station(&data_dir, &station_id)?;
+            let mut out = std::io::stdout().lock();
+            match outcome {
+                county::Revoked::Now => writeln!(out, "station {station_id} revoked")?,
+                county::Revoked::Already(at) => {
+                    writeln!(out, "station {station_id} was already revoked at {at}")?
+                }
+            }
+            Ok(())
+        }
+        Command::Clerk(ClerkCommand::Add { name, data_dir }) => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+            let password = line.strip_suffix('\n').unwrap_or(&line);
+            let password = password.strip_suffix('\r').unwrap_or(password);
+            county::add_clerk(&data_dir, &name, password)?;
+            writeln!(std::io::stdout().lock(), "clerk {} added", name.trim())?;
+            Ok(())
+        }
         Command::Applications { data_dir, json } => applications(&data_dir, json),
         Command::Decide {
             data_dir,
