@@ -49,7 +49,7 @@ pub fn app(state: AppState) -> Router {
         .route(paths::CATALOG, get(catalog))
         .route(paths::NOTICES, get(notices))
         .route(paths::OPENAPI, get(openapi))
-        .nest("/review", crate::review::router())
+        .nest(crate::review::PREFIX, crate::review::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))

@@ -7,8 +7,8 @@
 
 use std::sync::LazyLock;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
 use axum::http::header::COOKIE;
 use axum::http::request::Parts;
@@ -53,9 +53,8 @@ pub(crate) fn verify_password(password: &str, stored: &str) -> bool {
 
 /// Checked against when the clerk does not exist, so that an unknown name costs as much time
 /// as a wrong password and names cannot be probed by timing.
-pub(crate) static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
-    hash_password(&files::random_base32(16)).unwrap_or_default()
-});
+pub(crate) static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| hash_password(&files::random_base32(16)).unwrap_or_default());
 
 /// Compare two secrets in time independent of where they differ.
 pub(crate) fn same_secret(a: &str, b: &str) -> bool {
@@ -124,7 +123,10 @@ pub(crate) fn forbidden(lang: Lang) -> Response {
     (
         StatusCode::FORBIDDEN,
         [
-            (axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; charset=utf-8",
+            ),
             (axum::http::header::CACHE_CONTROL, "no-store"),
         ],
         format!("403 {text}\n"),
@@ -136,11 +138,7 @@ impl FromRequestParts<AppState> for Clerk {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let back = parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str().to_owned())
-            .unwrap_or_default();
+        let back = super::original_path_and_query(parts);
         let Some(token) = cookie(&parts.headers, SESSION_COOKIE).filter(|t| !t.is_empty()) else {
             return Err(redirect_to_login(&back));
         };

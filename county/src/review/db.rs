@@ -251,8 +251,18 @@ pub(crate) struct AuditRow {
 }
 
 pub(crate) fn application(conn: &Connection, id: Uuid) -> Result<Option<Detail>, CountyError> {
-    let row: Option<(String, String, String, String, i64, String, String, String, String)> =
-        conn.query_row(
+    let row: Option<(
+        String,
+        String,
+        String,
+        String,
+        i64,
+        String,
+        String,
+        String,
+        String,
+    )> = conn
+        .query_row(
             "SELECT a.tracking_number, a.station_id, s.name, a.service, a.service_version,
                     a.state, a.submitted_at, a.received_at, a.body
              FROM applications a JOIN stations s ON s.id = a.station_id WHERE a.id = ?1",

@@ -49,6 +49,15 @@ pub(crate) enum Lang {
 
 const LANG_COOKIE: &str = "county_lang";
 
+/// Where `http::app` nests these routes. Inside the nested router a request's URI lacks it.
+pub(crate) const PREFIX: &str = "/review";
+
+/// The path and query the browser asked for (the nested router sees them without [`PREFIX`]).
+pub(crate) fn original_path_and_query(parts: &Parts) -> String {
+    let inner = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    format!("{PREFIX}{inner}")
+}
+
 impl Lang {
     fn parse(text: &str) -> Option<Lang> {
         match text {
@@ -136,12 +145,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
             .iter()
             .find(|(k, _)| k == "lang")
             .and_then(|(_, v)| Lang::parse(v));
-        let remembered =
-            auth::cookie(&parts.headers, LANG_COOKIE).and_then(|v| Lang::parse(&v));
+        let remembered = auth::cookie(&parts.headers, LANG_COOKIE).and_then(|v| Lang::parse(&v));
         Ok(Ctx {
             lang: asked.or(remembered).unwrap_or(Lang::Zh),
             remember: asked.is_some(),
-            path: parts.uri.path().to_owned(),
+            path: format!("{PREFIX}{}", parts.uri.path()),
             query: pairs.into_iter().filter(|(k, _)| k != "lang").collect(),
         })
     }
@@ -495,7 +503,11 @@ async fn application_page(
     reason: &str,
 ) -> Response {
     let Ok(id) = Uuid::parse_str(id) else {
-        return page(ctx, StatusCode::NOT_FOUND, pages::not_found(ctx, Some(clerk)));
+        return page(
+            ctx,
+            StatusCode::NOT_FOUND,
+            pages::not_found(ctx, Some(clerk)),
+        );
     };
     match state.run(move |conn, _| db::application(conn, id)).await {
         Ok(Some(detail)) => page(
@@ -503,7 +515,11 @@ async fn application_page(
             status,
             pages::application(ctx, clerk, &detail, notice.as_ref(), reason),
         ),
-        Ok(None) => page(ctx, StatusCode::NOT_FOUND, pages::not_found(ctx, Some(clerk))),
+        Ok(None) => page(
+            ctx,
+            StatusCode::NOT_FOUND,
+            pages::not_found(ctx, Some(clerk)),
+        ),
         Err(e) => internal(e),
     }
 }
@@ -519,9 +535,7 @@ async fn application(
             match kind {
                 DecisionKind::Approve => ctx.lang.tr("已批准。", "Approved."),
                 DecisionKind::Reject => ctx.lang.tr("已驳回。", "Rejected."),
-                DecisionKind::MorePapers => {
-                    ctx.lang.tr("已要求补材料。", "Asked for more papers.")
-                }
+                DecisionKind::MorePapers => ctx.lang.tr("已要求补材料。", "Asked for more papers."),
                 DecisionKind::Ready => ctx.lang.tr("已标记可领取。", "Marked ready for pick-up."),
             }
             .to_owned(),
@@ -561,13 +575,14 @@ async fn decide(
         return refused;
     }
     let Some(kind) = parse_kind(&form.kind) else {
-        return plain(
-            StatusCode::BAD_REQUEST,
-            "未知的决定。 / Unknown decision.",
-        );
+        return plain(StatusCode::BAD_REQUEST, "未知的决定。 / Unknown decision.");
     };
     let Ok(uuid) = Uuid::parse_str(&id) else {
-        return page(&ctx, StatusCode::NOT_FOUND, pages::not_found(&ctx, Some(&clerk)));
+        return page(
+            &ctx,
+            StatusCode::NOT_FOUND,
+            pages::not_found(&ctx, Some(&clerk)),
+        );
     };
     let name = clerk.name.clone();
     let reason = form.reason.clone();
@@ -584,13 +599,14 @@ async fn decide(
                 clerk = %clerk.name, application = %uuid, cursor = decision.cursor,
                 "clerk decided on the review page"
             );
-            return see_other(&format!(
-                "/review/applications/{uuid}?done={}",
-                form.kind
-            ));
+            return see_other(&format!("/review/applications/{uuid}?done={}", form.kind));
         }
         Err(CountyError::NoSuchApplication(_)) => {
-            return page(&ctx, StatusCode::NOT_FOUND, pages::not_found(&ctx, Some(&clerk)));
+            return page(
+                &ctx,
+                StatusCode::NOT_FOUND,
+                pages::not_found(&ctx, Some(&clerk)),
+            );
         }
         Err(CountyError::ReasonRequired(_)) => (
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -630,7 +646,13 @@ async fn scan(
     clerk: Clerk,
     Path(params): Path<HashMap<String, String>>,
 ) -> Response {
-    let missing = || page(&ctx, StatusCode::NOT_FOUND, pages::not_found(&ctx, Some(&clerk)));
+    let missing = || {
+        page(
+            &ctx,
+            StatusCode::NOT_FOUND,
+            pages::not_found(&ctx, Some(&clerk)),
+        )
+    };
     let (Some(id), Some(name)) = (params.get("id"), params.get("name")) else {
         return missing();
     };
@@ -697,7 +719,10 @@ mod tests {
     #[test]
     fn only_our_own_pages_are_returned_to_after_login() {
         for (next, expected) in [
-            ("/review/applications/x?lang=en", "/review/applications/x?lang=en"),
+            (
+                "/review/applications/x?lang=en",
+                "/review/applications/x?lang=en",
+            ),
             ("/review/stations", "/review/stations"),
             ("https://evil.example/", "/review/queue"),
             ("//evil.example/review/", "/review/queue"),

@@ -353,11 +353,7 @@ pub(crate) fn application(
         "ready" => d.state == CountyState::Approved,
         _ => false,
     };
-    let title = format!(
-        "{} {}",
-        service_title(&d.service, lang),
-        d.tracking_number
-    );
+    let title = format!("{} {}", service_title(&d.service, lang), d.tracking_number);
     let body = html! {
         h1 { (title) }
         p {
@@ -553,4 +549,3 @@ fn query(pairs: &[(&str, &str)]) -> String {
         .collect::<Vec<_>>()
         .join("&")
 }
-
