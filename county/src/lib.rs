@@ -259,7 +259,7 @@ pub fn add_clerk(data_dir: &Path, name: &str, password: &str) -> Result<(), Coun
         )));
     }
     let length = password.chars().count();
-    if length < MIN_PASSWORD_CHARS || length > 1024 {
+    if !(MIN_PASSWORD_CHARS..=1024).contains(&length) {
         return Err(CountyError::InvalidInput(format!(
             "the password must have at least {MIN_PASSWORD_CHARS} characters (and at most 1024)"
         )));

@@ -103,13 +103,9 @@ pub(crate) struct Clerk {
 }
 
 impl Clerk {
-    /// Refuse a form whose CSRF token is not this session's: 403 with a plain page.
-    pub(crate) fn check_csrf(&self, sent: &str, lang: Lang) -> Result<(), Response> {
-        if same_secret(sent, &self.csrf) {
-            Ok(())
-        } else {
-            Err(forbidden(lang))
-        }
+    /// Whether a form carried this session's CSRF token (refuse it with [`forbidden`] if not).
+    pub(crate) fn csrf_ok(&self, sent: &str) -> bool {
+        same_secret(sent, &self.csrf)
     }
 }
 

@@ -251,17 +251,7 @@ pub(crate) struct AuditRow {
 }
 
 pub(crate) fn application(conn: &Connection, id: Uuid) -> Result<Option<Detail>, CountyError> {
-    let row: Option<(
-        String,
-        String,
-        String,
-        String,
-        i64,
-        String,
-        String,
-        String,
-        String,
-    )> = conn
+    let row = conn
         .query_row(
             "SELECT a.tracking_number, a.station_id, s.name, a.service, a.service_version,
                     a.state, a.submitted_at, a.received_at, a.body
@@ -269,24 +259,31 @@ pub(crate) fn application(conn: &Connection, id: Uuid) -> Result<Option<Detail>,
             params![id.to_string()],
             |row| {
                 Ok((
-                    row.get(0)?,
-                    row.get(1)?,
-                    row.get(2)?,
-                    row.get(3)?,
-                    row.get(4)?,
-                    row.get(5)?,
-                    row.get(6)?,
-                    row.get(7)?,
-                    row.get(8)?,
+                    Detail {
+                        id,
+                        tracking_number: row.get(0)?,
+                        station: row.get(1)?,
+                        station_name: row.get(2)?,
+                        service: row.get(3)?,
+                        service_version: u32::try_from(row.get::<_, i64>(4)?).unwrap_or(0),
+                        // Replaced below; kept as text until then.
+                        state: CountyState::Receiving,
+                        submitted_at: row.get(6)?,
+                        received_at: row.get(7)?,
+                        fields: Vec::new(),
+                        scans: Vec::new(),
+                        audit: Vec::new(),
+                    },
+                    row.get::<_, String>(5)?,
+                    row.get::<_, String>(8)?,
                 ))
             },
         )
         .optional()?;
-    let Some((tracking, station, station_name, service, version, state, submitted, received, body)) =
-        row
-    else {
+    let Some((mut detail, state, body)) = row else {
         return Ok(None);
     };
+    detail.state = parse_state(&state)?;
     // The stored body is the canonical JSON of the submission (see `store::submit`).
     let submission: SubmitApplication = serde_json::from_str(&body)
         .map_err(|e| CountyError::Corrupt(format!("application {id}: stored body: {e}")))?;
@@ -306,20 +303,10 @@ pub(crate) fn application(conn: &Connection, id: Uuid) -> Result<Option<Detail>,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Some(Detail {
-        id,
-        tracking_number: tracking,
-        station,
-        station_name,
-        service,
-        service_version: u32::try_from(version).unwrap_or(0),
-        state: parse_state(&state)?,
-        submitted_at: submitted,
-        received_at: received,
-        fields: submission.fields.into_iter().collect(),
-        scans,
-        audit: audit_trail(conn, id)?,
-    }))
+    detail.fields = submission.fields.into_iter().collect();
+    detail.scans = scans;
+    detail.audit = audit_trail(conn, id)?;
+    Ok(Some(detail))
 }
 
 fn audit_trail(conn: &Connection, id: Uuid) -> Result<Vec<AuditRow>, CountyError> {

@@ -435,8 +435,8 @@ async fn logout(
     clerk: Clerk,
     PageForm(form): PageForm<CsrfForm>,
 ) -> Response {
-    if let Err(refused) = clerk.check_csrf(&form.csrf, ctx.lang) {
-        return refused;
+    if !clerk.csrf_ok(&form.csrf) {
+        return auth::forbidden(ctx.lang);
     }
     let Clerk {
         name, token_sha256, ..
@@ -571,8 +571,8 @@ async fn decide(
     Path(id): Path<String>,
     PageForm(form): PageForm<DecideForm>,
 ) -> Response {
-    if let Err(refused) = clerk.check_csrf(&form.csrf, ctx.lang) {
-        return refused;
+    if !clerk.csrf_ok(&form.csrf) {
+        return auth::forbidden(ctx.lang);
     }
     let Some(kind) = parse_kind(&form.kind) else {
         return plain(StatusCode::BAD_REQUEST, "未知的决定。 / Unknown decision.");

@@ -33,7 +33,7 @@ th { background: #e9eef3; font-weight: 600; }
 figure { margin: 0; background: #fff; padding: .5em; border: 1px solid #dde3e9; }
 figure img { width: 100%; height: auto; display: block; }
 figcaption { font-size: .9em; margin-top: .3em; }
-.decide { display: flex; flex-wrap: wrap; gap: 1em; margin: 1em 0; }
+.decide { display: flex; flex-wrap: wrap; gap: 1em; margin: 1em 0; align-items: flex-start; }
 .decide form { background: #fff; border: 1px solid #dde3e9; padding: .7em; display: flex; flex-direction: column; gap: .4em; min-width: 14em; }
 textarea { font: inherit; min-height: 3.5em; }
 button.act { font: inherit; padding: .4em 1em; border-radius: 4px; border: 1px solid #1f4e79; background: #1f4e79; color: #fff; cursor: pointer; }
@@ -47,6 +47,7 @@ button.warn { background: #9b2c2c; border-color: #9b2c2c; }
 .login label { display: block; margin: .7em 0 .2em; }
 .login input { width: 100%; font: inherit; padding: .3em; box-sizing: border-box; }
 .filters a { margin-right: .8em; }
+footer { padding: 0 1.4em 1em; font-size: .85em; }
 "#;
 
 /// The shipped service definitions, for labels. (Revisions the county publishes would come
@@ -187,6 +188,9 @@ fn layout(ctx: &Ctx, clerk: Option<&Clerk>, title: &str, body: Markup) -> Markup
                     }
                 }
                 main { (body) }
+                footer.muted {
+                    (lang.tr("时间均为北京时间（UTC+8）。", "Times are Beijing time (UTC+8)."))
+                }
             }
         }
     }
