@@ -39,6 +39,7 @@ mod files;
 mod http;
 mod review;
 mod store;
+pub mod tls;
 
 pub use error::CountyError;
 pub use http::app;
@@ -124,6 +125,28 @@ pub async fn serve_state(
 ) -> Result<(), CountyError> {
     let address = listener.local_addr().map_err(CountyError::Serve)?;
     tracing::info!(%address, data_dir = %state.data_dir().display(), "serving the county API");
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(CountyError::Serve)?;
+    tracing::info!("county API stopped");
+    Ok(())
+}
+
+/// [`serve_state`] over TLS: every connection must complete a TLS handshake with `config`
+/// (see [`tls::server_config`]) before it reaches the same router.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    config: Arc<rustls::ServerConfig>,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), CountyError> {
+    let listener = tls::TlsListener::new(listener, config).map_err(CountyError::Serve)?;
+    tracing::info!(
+        address = %axum::serve::Listener::local_addr(&listener).map_err(CountyError::Serve)?,
+        data_dir = %state.data_dir().display(),
+        "serving the county API over TLS"
+    );
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await

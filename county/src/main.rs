@@ -35,11 +35,18 @@ struct Cli {
 enum Command {
     /// Serve the station–county API until SIGINT or SIGTERM.
     ///
-    /// Prints one line, `county: listening on http://ADDR`, once it accepts connections.
+    /// Prints one line, `county: listening on http://ADDR` (https:// with TLS), once it
+    /// accepts connections.
     Serve {
         /// Address to listen on; port 0 picks a free port.
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
         listen: String,
+        /// Serve over TLS with this certificate chain (PEM); needs --tls-key.
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1); needs --tls-cert.
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
         /// The county's data directory (created if missing).
         #[arg(long, value_name = "DIR", env = "COUNTY_DATA_DIR")]
         data_dir: PathBuf,
@@ -179,7 +186,18 @@ fn init_logging(serving: bool) {
 
 fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
-        Command::Serve { listen, data_dir } => serve(&listen, &data_dir),
+        Command::Serve {
+            listen,
+            tls_cert,
+            tls_key,
+            data_dir,
+        } => {
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some(county::tls::server_config(&cert, &key)?),
+                _ => None,
+            };
+            serve(&listen, &data_dir, tls)
+        }
         Command::Station(StationCommand::Add {
             name,
             url,
@@ -251,7 +269,11 @@ fn run(cli: Cli) -> Result<(), Error> {
     }
 }
 
-fn serve(listen: &str, data_dir: &Path) -> Result<(), Error> {
+fn serve(
+    listen: &str,
+    data_dir: &Path,
+    tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+) -> Result<(), Error> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -264,10 +286,16 @@ fn serve(listen: &str, data_dir: &Path) -> Result<(), Error> {
         let address = listener.local_addr()?;
         {
             let mut out = std::io::stdout().lock();
-            writeln!(out, "county: listening on http://{address}")?;
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            writeln!(out, "county: listening on {scheme}://{address}")?;
             out.flush()?;
         }
-        county::serve_state(listener, state, shutdown_signal()).await?;
+        match tls {
+            Some(config) => {
+                county::serve_tls(listener, config, state, shutdown_signal()).await?;
+            }
+            None => county::serve_state(listener, state, shutdown_signal()).await?,
+        }
         Ok(())
     })
 }
