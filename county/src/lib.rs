@@ -60,6 +60,8 @@ pub struct AppState {
 struct Inner {
     dirs: files::Dirs,
     conn: Mutex<Connection>,
+    /// Served over TLS: the review page's cookies get `Secure`.
+    tls: std::sync::atomic::AtomicBool,
 }
 
 impl AppState {
@@ -72,6 +74,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 dirs,
                 conn: Mutex::new(conn),
+                tls: std::sync::atomic::AtomicBool::new(false),
             }),
         })
     }
@@ -79,6 +82,11 @@ impl AppState {
     /// The data directory this state was opened on.
     pub fn data_dir(&self) -> &Path {
         self.inner.dirs.root()
+    }
+
+    /// Whether this state is served over TLS.
+    pub(crate) fn serves_tls(&self) -> bool {
+        self.inner.tls.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Run `f` with the connection on the blocking pool.
@@ -142,6 +150,10 @@ pub async fn serve_tls(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), CountyError> {
     let listener = tls::TlsListener::new(listener, config).map_err(CountyError::Serve)?;
+    state
+        .inner
+        .tls
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     tracing::info!(
         address = %axum::serve::Listener::local_addr(&listener).map_err(CountyError::Serve)?,
         data_dir = %state.data_dir().display(),

@@ -289,6 +289,8 @@ async fn login_refuses_a_wrong_password_and_opens_a_session_with_the_right_one()
     for attribute in ["HttpOnly", "SameSite=Strict", "Path=/review"] {
         assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
     }
+    // Plain HTTP (a county behind a TLS proxy, or tests): a Secure cookie would be dropped.
+    assert!(!cookie.contains("Secure"), "{cookie}");
     let token = cookie.split(';').next().unwrap().split_once('=').unwrap().1;
     assert!(token.len() >= 40, "{token}");
     let page = browser.get("/review/stations").await;

@@ -108,6 +108,16 @@ async fn serve_speaks_tls_with_the_given_certificate() {
     assert!(decisions.starts_with("HTTP/1.1 401"), "{decisions:.300}");
     let review = get(&address, "/review/queue").await;
     assert!(review.starts_with("HTTP/1.1 303"), "{review:.300}");
+    // Over TLS the review page's cookies never travel in clear.
+    let login = get(&address, "/review/login").await;
+    let cookie = login
+        .lines()
+        .find(|l| {
+            l.to_ascii_lowercase()
+                .starts_with("set-cookie: county_login=")
+        })
+        .unwrap_or_else(|| panic!("no login cookie: {login:.600}"));
+    assert!(cookie.contains("; Secure"), "{cookie}");
 
     // Plain HTTP gets no HTTP answer, and a silent client does not block others.
     let mut silent = TcpStream::connect(&address).await.unwrap();

@@ -78,8 +78,12 @@ pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// A `Set-Cookie` value for a secret cookie under `/review`; `max_age` 0 deletes it.
-pub(crate) fn secret_cookie(name: &str, value: &str, max_age: Option<i64>) -> String {
+/// `secure` (the server speaks TLS) keeps the browser from ever sending it in clear.
+pub(crate) fn secret_cookie(name: &str, value: &str, max_age: Option<i64>, secure: bool) -> String {
     let mut cookie = format!("{name}={value}; Path=/review; HttpOnly; SameSite=Strict");
+    if secure {
+        cookie.push_str("; Secure");
+    }
     if let Some(seconds) = max_age {
         cookie.push_str(&format!("; Max-Age={seconds}"));
     }

@@ -323,7 +323,7 @@ async fn not_found(ctx: Ctx) -> Response {
 
 // ---- Login and logout ----
 
-async fn login_page(ctx: Ctx) -> Response {
+async fn login_page(State(state): State<AppState>, ctx: Ctx) -> Response {
     let token = files::random_base32(20);
     let next = safe_next(ctx.param("next").unwrap_or(""));
     let mut response = page(
@@ -333,7 +333,7 @@ async fn login_page(ctx: Ctx) -> Response {
     );
     set_cookie(
         &mut response,
-        &auth::secret_cookie(auth::LOGIN_COOKIE, &token, Some(3600)),
+        &auth::secret_cookie(auth::LOGIN_COOKIE, &token, Some(3600), state.serves_tls()),
     );
     response
 }
@@ -414,11 +414,11 @@ async fn login(
     let mut response = see_other(&safe_next(&form.next));
     set_cookie(
         &mut response,
-        &auth::secret_cookie(auth::SESSION_COOKIE, &token, None),
+        &auth::secret_cookie(auth::SESSION_COOKIE, &token, None, state.serves_tls()),
     );
     set_cookie(
         &mut response,
-        &auth::secret_cookie(auth::LOGIN_COOKIE, "", Some(0)),
+        &auth::secret_cookie(auth::LOGIN_COOKIE, "", Some(0), state.serves_tls()),
     );
     response
 }
@@ -450,7 +450,7 @@ async fn logout(
     let mut response = see_other("/review/login");
     set_cookie(
         &mut response,
-        &auth::secret_cookie(auth::SESSION_COOKIE, "", Some(0)),
+        &auth::secret_cookie(auth::SESSION_COOKIE, "", Some(0), state.serves_tls()),
     );
     response
 }
