@@ -320,6 +320,43 @@ async fn login_refuses_a_wrong_password_and_opens_a_session_with_the_right_one()
 }
 
 #[tokio::test]
+async fn repeated_failed_logins_lock_the_name_for_a_while() {
+    let server = server_with_clerk().await;
+    county::add_clerk(server.data_dir(), "wang", PASSWORD).unwrap();
+    let mut browser = Browser::new(&server);
+    for _ in 0..5 {
+        let wrong = browser.log_in("li", "guessing again").await;
+        assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    }
+    // Now even the right password is refused for this name ...
+    let locked = browser.log_in("li", PASSWORD).await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        locked.text().contains("登录失败次数过多"),
+        "{}",
+        locked.text()
+    );
+    assert!(locked.cookie("county_session").is_none());
+    // ... but not for another clerk.
+    assert_eq!(
+        browser.log_in("wang", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    // The window passes (the failures age out of it).
+    let conn = rusqlite::Connection::open(county::database_path(server.data_dir())).unwrap();
+    conn.execute(
+        "UPDATE audit SET at = '2000-01-01T00:00:00Z' WHERE action = 'login_failed'",
+        [],
+    )
+    .unwrap();
+    assert_eq!(
+        browser.log_in("li", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn forms_without_the_sessions_csrf_token_are_refused() {
     let server = server_with_clerk().await;
     county::add_clerk(server.data_dir(), "wang", PASSWORD).unwrap();

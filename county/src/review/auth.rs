@@ -25,6 +25,11 @@ pub(crate) const LOGIN_COOKIE: &str = "county_login";
 /// How long a session lives, in seconds (one working day).
 pub(crate) const SESSION_SECONDS: i64 = 12 * 3600;
 
+/// After this many failed logins for one name within [`LOCKOUT_SECONDS`], that name is
+/// refused (even with the right password) until the window has passed.
+pub(crate) const MAX_FAILED_LOGINS: u64 = 5;
+pub(crate) const LOCKOUT_SECONDS: i64 = 15 * 60;
+
 /// Shortest password `county clerk add` accepts.
 pub const MIN_PASSWORD_CHARS: usize = 10;
 

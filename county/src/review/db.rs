@@ -30,6 +30,8 @@ CREATE TABLE sessions (
 ) STRICT;
 CREATE INDEX sessions_expiry ON sessions(expires_at);
 CREATE INDEX applications_state ON applications(state);
+-- Failed logins are counted from the audit log.
+CREATE INDEX audit_actor ON audit(actor, action, at);
 "#;
 
 // ---- Clerks and sessions ----
@@ -63,6 +65,37 @@ pub(crate) fn clerk_password(conn: &Connection, name: &str) -> Result<Option<Str
             |row| row.get(0),
         )
         .optional()?)
+}
+
+/// The audit actor of a clerk's name as typed at the login (bounded: it may be anything).
+fn login_actor(name: &str) -> String {
+    format!("clerk:{}", name.chars().take(64).collect::<String>())
+}
+
+/// Record a failed login for this name (known or not).
+pub(crate) fn record_failed_login(
+    conn: &mut Connection,
+    name: &str,
+    now: &str,
+) -> Result<(), CountyError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    store::audit(&tx, now, &login_actor(name), "login_failed", None, None)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Failed logins for this name at or after `since`.
+pub(crate) fn failed_logins_since(
+    conn: &Connection,
+    name: &str,
+    since: &str,
+) -> Result<u64, CountyError> {
+    let count: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM audit WHERE actor = ?1 AND action = 'login_failed' AND at >= ?2",
+        params![login_actor(name), since],
+        |row| row.get(0),
+    )?;
+    Ok(u64::try_from(count).unwrap_or(0))
 }
 
 /// Start a session (and forget expired ones).

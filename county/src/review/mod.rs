@@ -329,7 +329,7 @@ async fn login_page(State(state): State<AppState>, ctx: Ctx) -> Response {
     let mut response = page(
         &ctx,
         StatusCode::OK,
-        pages::login(&ctx, &token, &next, "", false),
+        pages::login(&ctx, &token, &next, "", pages::LoginError::None),
     );
     set_cookie(
         &mut response,
@@ -368,13 +368,31 @@ async fn login(
     }
     let name = form.name.trim().to_owned();
     let lookup = name.clone();
-    let stored = match state
-        .run(move |conn, _| db::clerk_password(conn, &lookup))
-        .await
-    {
-        Ok(stored) => stored,
+    let looked_up = state
+        .run(move |conn, _| {
+            let since = auth::later(-auth::LOCKOUT_SECONDS);
+            let failures = db::failed_logins_since(conn, &lookup, &since)?;
+            Ok::<_, CountyError>((failures, db::clerk_password(conn, &lookup)?))
+        })
+        .await;
+    let (failures, stored) = match looked_up {
+        Ok(found) => found,
         Err(e) => return internal(e),
     };
+    if failures >= auth::MAX_FAILED_LOGINS {
+        tracing::warn!("clerk logins refused after {failures} failures");
+        return page(
+            &ctx,
+            StatusCode::TOO_MANY_REQUESTS,
+            pages::login(
+                &ctx,
+                &form.csrf,
+                &safe_next(&form.next),
+                &name,
+                pages::LoginError::LockedOut,
+            ),
+        );
+    }
     let known = stored.is_some();
     let password = form.password;
     let matches = tokio::task::spawn_blocking(move || {
@@ -385,10 +403,23 @@ async fn login(
     .unwrap_or(false);
     if !(known && matches) {
         tracing::info!("a clerk login failed");
+        let failed = name.clone();
+        if let Err(e) = state
+            .run(move |conn, _| db::record_failed_login(conn, &failed, &store::now()))
+            .await
+        {
+            return internal(e);
+        }
         return page(
             &ctx,
             StatusCode::UNAUTHORIZED,
-            pages::login(&ctx, &form.csrf, &safe_next(&form.next), &name, true),
+            pages::login(
+                &ctx,
+                &form.csrf,
+                &safe_next(&form.next),
+                &name,
+                pages::LoginError::Wrong,
+            ),
         );
     }
     let token = files::random_base32(32);

@@ -196,15 +196,28 @@ fn layout(ctx: &Ctx, clerk: Option<&Clerk>, title: &str, body: Markup) -> Markup
     }
 }
 
-pub(crate) fn login(ctx: &Ctx, token: &str, next: &str, name: &str, failed: bool) -> Markup {
+/// What went wrong at the last login attempt.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LoginError {
+    None,
+    Wrong,
+    LockedOut,
+}
+
+pub(crate) fn login(ctx: &Ctx, token: &str, next: &str, name: &str, error: LoginError) -> Markup {
     let lang = ctx.lang;
     let body = html! {
         div.login {
             h1 { (lang.tr("审核人员登录", "Clerk login")) }
-            @if failed {
-                p.banner.error id="login-error" {
+            @match error {
+                LoginError::Wrong => p.banner.error id="login-error" {
                     (lang.tr("用户名或密码错误。", "Wrong name or password."))
-                }
+                },
+                LoginError::LockedOut => p.banner.error id="login-error" {
+                    (lang.tr("登录失败次数过多，请 15 分钟后再试。",
+                        "Too many failed logins; try again in 15 minutes."))
+                },
+                LoginError::None => {},
             }
             form method="post" action="/review/login" {
                 input type="hidden" name="csrf" value=(token);
