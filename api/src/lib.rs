@@ -336,8 +336,11 @@ pub struct ErrorBody {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
-    /// Missing, unknown or revoked credential (401).
+    /// Missing or unknown credential (401).
     Unauthorized,
+    /// The county revoked this station (403): every call with its credential is refused
+    /// until a technician provisions the station anew. Not retryable.
+    StationRevoked,
     /// The enrolment token is unknown or already spent (403).
     EnrolmentRefused,
     /// No such application / attachment for this station (404).

@@ -36,6 +36,8 @@ pub enum CountyError {
     Corrupt(String),
     #[error("{0}")]
     InvalidInput(String),
+    #[error("no station with id {0}")]
+    NoSuchStation(String),
     #[error("no application with id {0}")]
     NoSuchApplication(Uuid),
     #[error("a reason is required to {0}")]
@@ -74,7 +76,7 @@ impl ApiError {
     pub(crate) fn new(code: ErrorCode, message: impl Into<String>, message_zh: &str) -> ApiError {
         let status = match code {
             ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
-            ErrorCode::EnrolmentRefused => StatusCode::FORBIDDEN,
+            ErrorCode::EnrolmentRefused | ErrorCode::StationRevoked => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::Conflict | ErrorCode::OffsetMismatch => StatusCode::CONFLICT,
             ErrorCode::ChecksumMismatch | ErrorCode::InvalidApplication => {
@@ -122,8 +124,16 @@ impl ApiError {
     pub(crate) fn unauthorized() -> ApiError {
         ApiError::new(
             ErrorCode::Unauthorized,
-            "missing, unknown or revoked station credential",
+            "missing or unknown station credential",
             "站点凭证无效或已被停用，请联系技术人员。",
+        )
+    }
+
+    pub(crate) fn station_revoked(station: &str) -> ApiError {
+        ApiError::new(
+            ErrorCode::StationRevoked,
+            format!("station {station} was revoked by the county; provision it anew"),
+            "本站点已被县平台停用，请联系技术人员重新配置。",
         )
     }
 

@@ -49,6 +49,7 @@ pub fn app(state: AppState) -> Router {
         .route(paths::CATALOG, get(catalog))
         .route(paths::NOTICES, get(notices))
         .route(paths::OPENAPI, get(openapi))
+        .nest(crate::review::PREFIX, crate::review::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
@@ -71,8 +72,8 @@ async fn log_request(request: Request, next: axum::middleware::Next) -> Response
 
 // ---- Extractors ----
 
-/// The station behind `Authorization: Bearer <credential>`; 401 otherwise. Records the
-/// station's last contact.
+/// The station behind `Authorization: Bearer <credential>`; 401 otherwise, 403
+/// `station_revoked` for a revoked station. Records a live station's last contact.
 struct Station(String);
 
 impl FromRequestParts<AppState> for Station {
@@ -92,7 +93,11 @@ impl FromRequestParts<AppState> for Station {
             .run(move |conn, _| store::authenticate(conn, &hash, &store::now()))
             .await
             .map_err(ApiError::from)?;
-        station.map(Station).ok_or_else(ApiError::unauthorized)
+        match station {
+            store::Credential::Station(id) => Ok(Station(id)),
+            store::Credential::Revoked(id) => Err(ApiError::station_revoked(&id)),
+            store::Credential::Unknown => Err(ApiError::unauthorized()),
+        }
     }
 }
 

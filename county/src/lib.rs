@@ -16,8 +16,11 @@
 //!   its wire types, every error an [`county_api::ErrorBody`]. Service definitions are not
 //!   checked here yet: a submission needs a known service id (`birth-permit`, `elderly-card`),
 //!   at least one field, an RFC 3339 `submitted_at` and a well-formed attachment manifest.
-//! - The clerk side ([`add_station`], [`list_applications`], [`decide`]) opens its own
-//!   connection, so the CLI works on a data directory that a running server holds open.
+//! - The clerk side ([`add_station`], [`revoke_station`], [`add_clerk`],
+//!   [`list_applications`], [`decide`]) opens its own connection, so the CLI works on a data
+//!   directory that a running server holds open.
+//! - The review page for clerks lives under `/review` on the same server (module `review`:
+//!   maud templates, Argon2id passwords, sessions and CSRF tokens in SQLite).
 //!
 //! Entry points: [`app`] (the router, testable in-process), [`serve`] (the server on a
 //! listener), and the `county` binary in `src/main.rs`, which is glue over these.
@@ -34,7 +37,9 @@ use uuid::Uuid;
 mod error;
 mod files;
 mod http;
+mod review;
 mod store;
+pub mod tls;
 
 pub use error::CountyError;
 pub use http::app;
@@ -55,6 +60,8 @@ pub struct AppState {
 struct Inner {
     dirs: files::Dirs,
     conn: Mutex<Connection>,
+    /// Served over TLS: the review page's cookies get `Secure`.
+    tls: std::sync::atomic::AtomicBool,
 }
 
 impl AppState {
@@ -67,6 +74,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 dirs,
                 conn: Mutex::new(conn),
+                tls: std::sync::atomic::AtomicBool::new(false),
             }),
         })
     }
@@ -74,6 +82,11 @@ impl AppState {
     /// The data directory this state was opened on.
     pub fn data_dir(&self) -> &Path {
         self.inner.dirs.root()
+    }
+
+    /// Whether this state is served over TLS.
+    pub(crate) fn serves_tls(&self) -> bool {
+        self.inner.tls.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Run `f` with the connection on the blocking pool.
@@ -120,6 +133,32 @@ pub async fn serve_state(
 ) -> Result<(), CountyError> {
     let address = listener.local_addr().map_err(CountyError::Serve)?;
     tracing::info!(%address, data_dir = %state.data_dir().display(), "serving the county API");
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(CountyError::Serve)?;
+    tracing::info!("county API stopped");
+    Ok(())
+}
+
+/// [`serve_state`] over TLS: every connection must complete a TLS handshake with `config`
+/// (see [`tls::server_config`]) before it reaches the same router.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    config: Arc<rustls::ServerConfig>,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), CountyError> {
+    let listener = tls::TlsListener::new(listener, config).map_err(CountyError::Serve)?;
+    state
+        .inner
+        .tls
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    tracing::info!(
+        address = %axum::serve::Listener::local_addr(&listener).map_err(CountyError::Serve)?,
+        data_dir = %state.data_dir().display(),
+        "serving the county API over TLS"
+    );
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await
@@ -211,6 +250,65 @@ pub fn decide(
         clerk,
         &store::now(),
     )
+}
+
+/// How `county station revoke` went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Revoked {
+    /// Revoked now.
+    Now,
+    /// It had been revoked before, at this time (RFC 3339); nothing changed.
+    Already(String),
+}
+
+/// Revoke a station: from now on every call with its credential is answered 403
+/// `station_revoked`, and its enrolment token (if unspent) no longer works. Idempotent.
+pub fn revoke_station(data_dir: &Path, station_id: &str) -> Result<Revoked, CountyError> {
+    let mut conn = store::open(data_dir)?;
+    match store::revoke_station(&mut conn, station_id.trim(), &store::now())? {
+        store::Revocation::Revoked => Ok(Revoked::Now),
+        store::Revocation::Already(at) => Ok(Revoked::Already(at)),
+        store::Revocation::NoSuchStation => {
+            Err(CountyError::NoSuchStation(station_id.trim().to_owned()))
+        }
+    }
+}
+
+/// The shortest password a clerk may have, in characters.
+pub use review::auth::MIN_PASSWORD_CHARS;
+
+/// Add a clerk who can log in to the review page (`/review/`). The password is stored as an
+/// Argon2id hash. Names are 1–64 letters, digits, `.`, `_` or `-` (Chinese letters too);
+/// passwords at least [`MIN_PASSWORD_CHARS`] characters.
+pub fn add_clerk(data_dir: &Path, name: &str, password: &str) -> Result<(), CountyError> {
+    let name = name.trim();
+    let chars = name.chars().count();
+    if chars == 0
+        || chars > 64
+        || !name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        return Err(CountyError::InvalidInput(format!(
+            "a clerk's name is 1 to 64 letters, digits, '.', '_' or '-' (got {name:?})"
+        )));
+    }
+    let length = password.chars().count();
+    if !(MIN_PASSWORD_CHARS..=1024).contains(&length) {
+        return Err(CountyError::InvalidInput(format!(
+            "the password must have at least {MIN_PASSWORD_CHARS} characters (and at most 1024)"
+        )));
+    }
+    let hash = review::auth::hash_password(password)?;
+    files::Dirs::create(data_dir)?;
+    let mut conn = store::open(data_dir)?;
+    if review::db::add_clerk(&mut conn, name, &hash, &store::now())? {
+        Ok(())
+    } else {
+        Err(CountyError::InvalidInput(format!(
+            "a clerk named {name:?} already exists"
+        )))
+    }
 }
 
 /// Where the database lives inside a data directory.

@@ -18,8 +18,9 @@ use uuid::Uuid;
     version,
     about = "The reference county platform for village service stations",
     long_about = "The reference county platform for village service stations: serves the \
-        station–county API (docs/openapi.yaml), registers stations, lists applications and \
-        records clerks' decisions.\n\nAll data lives in one directory (--data-dir): \
+        station–county API (docs/openapi.yaml) and the clerks' review page (/review/), \
+        registers and revokes stations, adds clerks, lists applications and records clerks' \
+        decisions.\n\nAll data lives in one directory (--data-dir): \
         county.sqlite3 and the attachments. The clerk commands work while `county serve` runs \
         on the same directory.",
     after_help = "Exit status: 0 success, 1 error (one line on stderr), 2 usage error.\n\
@@ -34,11 +35,18 @@ struct Cli {
 enum Command {
     /// Serve the station–county API until SIGINT or SIGTERM.
     ///
-    /// Prints one line, `county: listening on http://ADDR`, once it accepts connections.
+    /// Prints one line, `county: listening on http://ADDR` (https:// with TLS), once it
+    /// accepts connections.
     Serve {
         /// Address to listen on; port 0 picks a free port.
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
         listen: String,
+        /// Serve over TLS with this certificate chain (PEM); needs --tls-key.
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1); needs --tls-cert.
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
         /// The county's data directory (created if missing).
         #[arg(long, value_name = "DIR", env = "COUNTY_DATA_DIR")]
         data_dir: PathBuf,
@@ -46,6 +54,9 @@ enum Command {
     /// Manage village stations.
     #[command(subcommand)]
     Station(StationCommand),
+    /// Manage the clerks who log in to the review page (/review/).
+    #[command(subcommand)]
+    Clerk(ClerkCommand),
     /// List every application, oldest first.
     Applications {
         /// The county's data directory.
@@ -99,6 +110,33 @@ enum StationCommand {
         #[arg(long, value_name = "DIR", env = "COUNTY_DATA_DIR")]
         data_dir: PathBuf,
     },
+    /// Revoke a station: every later call with its credential is refused (403).
+    ///
+    /// For a lost or stolen unit. Idempotent: revoking a revoked station succeeds and
+    /// changes nothing. A replacement unit is registered with `station add`.
+    Revoke {
+        /// The county's data directory.
+        #[arg(long, value_name = "DIR", env = "COUNTY_DATA_DIR")]
+        data_dir: PathBuf,
+        /// The station id (as `station add` printed it).
+        station_id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClerkCommand {
+    /// Add a clerk; the password is read from the first line of standard input.
+    ///
+    /// e.g. `printf '%s\n' "$PASSWORD" | county clerk add --data-dir DIR --name li`.
+    /// Passwords have at least 10 characters; they are stored as Argon2id hashes.
+    Add {
+        /// The clerk's login name (letters, digits, '.', '_' or '-'); shown in the audit log.
+        #[arg(long)]
+        name: String,
+        /// The county's data directory (created if missing).
+        #[arg(long, value_name = "DIR", env = "COUNTY_DATA_DIR")]
+        data_dir: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -148,13 +186,49 @@ fn init_logging(serving: bool) {
 
 fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
-        Command::Serve { listen, data_dir } => serve(&listen, &data_dir),
+        Command::Serve {
+            listen,
+            tls_cert,
+            tls_key,
+            data_dir,
+        } => {
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some(county::tls::server_config(&cert, &key)?),
+                _ => None,
+            };
+            serve(&listen, &data_dir, tls)
+        }
         Command::Station(StationCommand::Add {
             name,
             url,
             out,
             data_dir,
         }) => station_add(&name, &url, &out, &data_dir),
+        Command::Station(StationCommand::Revoke {
+            data_dir,
+            station_id,
+        }) => {
+            let outcome = county::revoke_station(&data_dir, &station_id)?;
+            let mut out = std::io::stdout().lock();
+            match outcome {
+                county::Revoked::Now => writeln!(out, "station {station_id} revoked")?,
+                county::Revoked::Already(at) => {
+                    writeln!(out, "station {station_id} was already revoked at {at}")?
+                }
+            }
+            Ok(())
+        }
+        Command::Clerk(ClerkCommand::Add { name, data_dir }) => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+            let password = line.strip_suffix('\n').unwrap_or(&line);
+            let password = password.strip_suffix('\r').unwrap_or(password);
+            county::add_clerk(&data_dir, &name, password)?;
+            writeln!(std::io::stdout().lock(), "clerk {} added", name.trim())?;
+            Ok(())
+        }
         Command::Applications { data_dir, json } => applications(&data_dir, json),
         Command::Decide {
             data_dir,
@@ -195,7 +269,11 @@ fn run(cli: Cli) -> Result<(), Error> {
     }
 }
 
-fn serve(listen: &str, data_dir: &Path) -> Result<(), Error> {
+fn serve(
+    listen: &str,
+    data_dir: &Path,
+    tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+) -> Result<(), Error> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -206,38 +284,57 @@ fn serve(listen: &str, data_dir: &Path) -> Result<(), Error> {
             .await
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
         let address = listener.local_addr()?;
+        let shutdown = shutdown_signal();
         {
             let mut out = std::io::stdout().lock();
-            writeln!(out, "county: listening on http://{address}")?;
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            writeln!(out, "county: listening on {scheme}://{address}")?;
             out.flush()?;
         }
-        county::serve_state(listener, state, shutdown_signal()).await?;
+        match tls {
+            Some(config) => {
+                county::serve_tls(listener, config, state, shutdown).await?;
+            }
+            None => county::serve_state(listener, state, shutdown).await?,
+        }
         Ok(())
     })
 }
 
-async fn shutdown_signal() {
-    let interrupt = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+/// SIGINT or SIGTERM. The handlers are installed when this is called (not when the future is
+/// first polled), so a signal sent right after the "listening" line stops the server
+/// gracefully instead of killing it.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let (interrupt, terminate) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::interrupt()).ok(),
+            signal(SignalKind::terminate()).ok(),
+        )
     };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
+    async move {
+        #[cfg(unix)]
+        {
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = wait(interrupt) => {}
+                () = wait(terminate) => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutting down");
     }
-    tracing::info!("shutting down");
 }
 
 fn station_add(name: &str, url: &str, out: &Path, data_dir: &Path) -> Result<(), Error> {

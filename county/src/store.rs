@@ -19,7 +19,7 @@ pub(crate) const DATABASE_FILE: &str = "county.sqlite3";
 /// The schema's migrations. Append-only: never edit a released one, add a new one (tracked
 /// by `user_version`).
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1)])
+    Migrations::new(vec![M::up(V1), M::up(crate::review::db::V2_CLERKS)])
 }
 
 const V1: &str = r#"
@@ -183,7 +183,7 @@ fn uuid_of(text: &str) -> Result<Uuid, CountyError> {
     Uuid::parse_str(text).map_err(|_| CountyError::Corrupt(format!("bad application id {text:?}")))
 }
 
-fn audit(
+pub(crate) fn audit(
     tx: &Transaction<'_>,
     at: &str,
     actor: &str,
@@ -266,13 +266,24 @@ pub(crate) fn enrol(
     Ok(name)
 }
 
-/// The station holding this credential (and record the contact), if any.
+/// Who holds a station credential.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Credential {
+    /// A live station (its last contact is now recorded).
+    Station(String),
+    /// A station the county revoked.
+    Revoked(String),
+    /// Nobody.
+    Unknown,
+}
+
+/// The station holding this credential (and record the contact of a live one).
 pub(crate) fn authenticate(
     conn: &Connection,
     credential_sha256: &str,
     now: &str,
-) -> Result<Option<String>, CountyError> {
-    Ok(conn
+) -> Result<Credential, CountyError> {
+    let live: Option<String> = conn
         .query_row(
             "UPDATE stations SET last_contact_at = ?2
              WHERE credential_sha256 = ?1 AND revoked_at IS NULL
@@ -280,7 +291,60 @@ pub(crate) fn authenticate(
             params![credential_sha256, now],
             |row| row.get(0),
         )
-        .optional()?)
+        .optional()?;
+    if let Some(id) = live {
+        return Ok(Credential::Station(id));
+    }
+    let revoked: Option<String> = conn
+        .query_row(
+            "SELECT id FROM stations WHERE credential_sha256 = ?1 AND revoked_at IS NOT NULL",
+            params![credential_sha256],
+            |row| row.get(0),
+        )
+        .optional()?;
+    Ok(revoked.map_or(Credential::Unknown, Credential::Revoked))
+}
+
+/// How a revocation went.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Revocation {
+    /// Revoked now.
+    Revoked,
+    /// It was revoked before (at this time); nothing changed.
+    Already(String),
+    /// No station with this id.
+    NoSuchStation,
+}
+
+/// Revoke a station: its credential and any unspent enrolment token stop working at once.
+/// Idempotent; the first revocation's time is kept.
+pub(crate) fn revoke_station(
+    conn: &mut Connection,
+    station_id: &str,
+    now: &str,
+) -> Result<Revocation, CountyError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let revoked_at: Option<Option<String>> = tx
+        .query_row(
+            "SELECT revoked_at FROM stations WHERE id = ?1",
+            params![station_id],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let outcome = match revoked_at {
+        None => Revocation::NoSuchStation,
+        Some(Some(at)) => Revocation::Already(at),
+        Some(None) => {
+            tx.execute(
+                "UPDATE stations SET revoked_at = ?2 WHERE id = ?1",
+                params![station_id, now],
+            )?;
+            audit(&tx, now, "admin", "station_revoke", None, Some(station_id))?;
+            Revocation::Revoked
+        }
+    };
+    tx.commit()?;
+    Ok(outcome)
 }
 
 // ---- Applications ----

@@ -1017,3 +1017,72 @@ async fn every_contract_path_is_routed() {
     }
     assert!(unrouted.is_empty(), "{unrouted:?}");
 }
+
+#[tokio::test]
+async fn a_revoked_station_is_refused_on_every_call() {
+    let server = Server::start().await;
+    let station = server.station("Lost").await;
+    let other = server.station("Still here").await;
+    let scan = content(100, 3);
+    let app = application(&[("a.jpg", &scan)]);
+    let id = app.application_id;
+    assert_eq!(station.submit(&app).await.status(), StatusCode::CREATED);
+
+    assert_eq!(
+        county::revoke_station(server.data_dir(), &station.id).unwrap(),
+        county::Revoked::Now
+    );
+    // Idempotent: the first revocation's time is kept.
+    let again = county::revoke_station(server.data_dir(), &station.id).unwrap();
+    assert!(
+        matches!(again, county::Revoked::Already(ref at) if at.ends_with('Z')),
+        "{again:?}"
+    );
+    let unknown = county::revoke_station(server.data_dir(), "st-nothere").unwrap_err();
+    assert_eq!(unknown.to_string(), "no station with id st-nothere");
+
+    let calls = [
+        station.submit(&app).await,
+        station.get(&paths::application(&id)).await,
+        station.get(&paths::attachment(&id, "a.jpg")).await,
+        station.patch(id, "a.jpg", 0, &scan).await,
+        station
+            .request(Method::POST, &paths::handover(&id))
+            .json(&HandOver {
+                handed_over_at: "2024-05-04T08:00:00Z".into(),
+            })
+            .send()
+            .await
+            .unwrap(),
+        station.get(paths::DECISIONS).await,
+        station
+            .request(Method::POST, paths::DECISIONS_ACK)
+            .json(&DecisionAck { cursor: 0 })
+            .send()
+            .await
+            .unwrap(),
+        station.get(paths::CATALOG).await,
+        station.get(paths::NOTICES).await,
+    ];
+    for response in calls {
+        let url = response.url().clone();
+        let body = expect_error(response, StatusCode::FORBIDDEN, ErrorCode::StationRevoked).await;
+        assert!(!body.retryable, "{url}");
+        assert!(
+            body.message.contains(&station.id),
+            "{url}: {}",
+            body.message
+        );
+    }
+    // Nothing the revoked station sent after the revocation was stored.
+    let list = county::list_applications(server.data_dir()).unwrap();
+    assert!(!list[0].attachments[0].complete);
+    let conn = rusqlite::Connection::open(county::database_path(server.data_dir())).unwrap();
+    let received: i64 = conn
+        .query_row("SELECT received FROM attachments", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(received, 0);
+    // The other station is not affected.
+    assert_eq!(other.get(paths::NOTICES).await.status(), StatusCode::OK);
+    server.stop().await;
+}

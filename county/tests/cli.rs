@@ -36,7 +36,7 @@ fn help_documents_every_subcommand() {
     let help = county(&["--help"]);
     assert!(help.status.success());
     let text = stdout(&help);
-    for subcommand in ["serve", "station", "applications", "decide"] {
+    for subcommand in ["serve", "station", "clerk", "applications", "decide"] {
         assert!(
             text.contains(subcommand),
             "{subcommand} missing from:\n{text}"
@@ -44,12 +44,23 @@ fn help_documents_every_subcommand() {
     }
     assert!(text.contains("Exit status"), "{text}");
     let station = stdout(&county(&["station", "--help"]));
-    assert!(station.contains("add"), "{station}");
+    assert!(
+        station.contains("add") && station.contains("revoke"),
+        "{station}"
+    );
     for (args, flags) in [
         (&["serve", "--help"][..], &["--listen", "--data-dir"][..]),
         (
             &["station", "add", "--help"],
             &["--name", "--url", "--out", "--data-dir"],
+        ),
+        (
+            &["station", "revoke", "--help"],
+            &["--data-dir", "STATION_ID"],
+        ),
+        (
+            &["clerk", "add", "--help"],
+            &["--name", "--data-dir", "standard input"],
         ),
         (&["applications", "--help"], &["--data-dir", "--json"]),
         (
@@ -324,4 +335,74 @@ fn serve_announces_its_address_and_stops_on_sigterm() {
     let mut rest = String::new();
     out.read_to_string(&mut rest).unwrap();
     assert_eq!(rest, "", "exactly one line on stdout");
+}
+
+fn county_with_stdin(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_county"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("COUNTY_DATA_DIR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run county");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn clerk_add_reads_the_password_from_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let add = |name: &str, password: &str| {
+        county_with_stdin(
+            &["clerk", "add", "--data-dir", data, "--name", name],
+            password,
+        )
+    };
+    let ok = add("li", "correct horse battery\n");
+    assert!(ok.status.success(), "{ok:?}");
+    assert_eq!(stdout(&ok), "clerk li added\n");
+    assert_one_line_error(&add("li", "another long password\n"), "already exists");
+    assert_one_line_error(&add("wang", "short\n"), "at least 10 characters");
+    assert_one_line_error(&add("a b", "correct horse battery\n"), "clerk's name");
+    // Only a hash is stored.
+    let conn = rusqlite::Connection::open(county::database_path(dir.path())).unwrap();
+    let hash: String = conn
+        .query_row(
+            "SELECT password_hash FROM clerks WHERE name = 'li'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(!hash.contains("correct horse"));
+}
+
+#[test]
+fn station_revoke_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let provisioning = county::add_station(dir.path(), "Lost", "http://county.example").unwrap();
+    let id = provisioning.station_id.as_str();
+    let first = county(&["station", "revoke", "--data-dir", data, id]);
+    assert!(first.status.success(), "{first:?}");
+    assert_eq!(stdout(&first), format!("station {id} revoked\n"));
+    let second = county(&["station", "revoke", "--data-dir", data, id]);
+    assert!(second.status.success(), "{second:?}");
+    assert!(
+        stdout(&second).starts_with(&format!("station {id} was already revoked at ")),
+        "{}",
+        stdout(&second)
+    );
+    assert_one_line_error(
+        &county(&["station", "revoke", "--data-dir", data, "st-nothere"]),
+        "no station with id st-nothere",
+    );
 }
