@@ -50,9 +50,13 @@ pub enum Command {
         /// The application file: {"service": "...", "fields": {...}, "scans": [{"scan": "...",
         /// "file": "path relative to this file"}]}.
         file: PathBuf,
-        /// Print {"application_id": "...", "tracking_number": "..."}.
+        /// Print {"application_id": "...", "tracking_number": "..."} (with --print also
+        /// "receipt": "printed" or what went wrong).
         #[arg(long)]
         json: bool,
+        /// Also print the villager's receipt on the configured printer ([devices] printer).
+        #[arg(long)]
+        print: bool,
     },
     /// Show what is waiting, sent, decided and ready.
     Status {

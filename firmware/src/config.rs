@@ -8,6 +8,9 @@
 //! fullscreen = true
 //! [devices]
 //! idcard = "/dev/kiosk-idcard"   # the ID-card reader (the udev rules make this name)
+//! printer = "/dev/kiosk-printer" # the receipt printer (ESC/POS over serial)
+//! [receipt]
+//! hotline = "12345"     # printed on every receipt: the county's service hotline
 //! [gpio]                # BCM pin numbers of the LEDs and the buzzer
 //! link = 17
 //! backlog = 27
@@ -34,6 +37,22 @@ pub struct Config {
     pub ui: UiConfig,
     pub devices: DevicesConfig,
     pub gpio: crate::leds::GpioConfig,
+    pub receipt: ReceiptConfig,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReceiptConfig {
+    /// The hotline printed on every receipt (12345 is China's government service hotline).
+    pub hotline: String,
+}
+
+impl Default for ReceiptConfig {
+    fn default() -> Self {
+        ReceiptConfig {
+            hotline: "12345".into(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -41,12 +60,15 @@ pub struct Config {
 pub struct DevicesConfig {
     /// The ID-card reader's serial device.
     pub idcard: PathBuf,
+    /// The receipt printer's serial device.
+    pub printer: PathBuf,
 }
 
 impl Default for DevicesConfig {
     fn default() -> Self {
         DevicesConfig {
             idcard: PathBuf::from("/dev/kiosk-idcard"),
+            printer: PathBuf::from("/dev/kiosk-printer"),
         }
     }
 }

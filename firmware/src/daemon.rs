@@ -11,6 +11,7 @@ use tokio::sync::{Notify, watch};
 use crate::Failure;
 use crate::catalog::Catalog;
 use crate::config::Config;
+use crate::counter::{Faults, ReceiptDesk};
 use crate::people::PersonKeys;
 use crate::station::Station;
 use crate::watchdog::{self, Liveness};
@@ -33,14 +34,22 @@ pub struct Shared {
     pub demo: bool,
     /// What the systemd watchdog watches (see `watchdog`).
     pub liveness: Liveness,
+    /// The receipt printer (see `counter`).
+    pub receipts: Arc<ReceiptDesk>,
+    /// The LEDs and the buzzer.
+    pub signals: Option<signals::Handle>,
+    /// The county's hotline, printed on every receipt.
+    pub hotline: String,
 }
 
 pub struct Options {
     pub headless: bool,
     pub demo: bool,
     pub poll: Duration,
-    /// The card reader the screen listens to.
-    pub card_reader: Option<Reader>,
+    /// The card reader: the screen listens to it, or (headless) its events are logged.
+    pub card_reader: Reader,
+    /// Simulated printer and LEDs (the demo, `--simulate`) instead of the configured devices.
+    pub simulate: bool,
 }
 
 /// The ID-card reader the appliance listens to: the real one at its stable device name, or
@@ -52,6 +61,8 @@ pub struct Options {
 pub struct Reader {
     source: Source,
     state_file: Option<std::path::PathBuf>,
+    faults: Faults,
+    signals: Option<signals::Handle>,
 }
 
 enum Source {
@@ -64,6 +75,8 @@ impl Reader {
         Reader {
             source: Source::Real(watcher),
             state_file: Some(reader_state_path(data_dir)),
+            faults: Faults::default(),
+            signals: None,
         }
     }
 
@@ -71,6 +84,8 @@ impl Reader {
         Reader {
             source: Source::Simulated(sim),
             state_file: None,
+            faults: Faults::default(),
+            signals: None,
         }
     }
 
@@ -82,7 +97,24 @@ impl Reader {
         }
     }
 
+    /// Report to the fault LED and beep on reads.
+    fn signal_to(&mut self, faults: Faults, signals: Option<signals::Handle>) {
+        self.faults = faults;
+        self.signals = signals;
+    }
+
     fn record(&self, ev: &idcard::CardEvent) {
+        match ev {
+            idcard::CardEvent::Presented(_) => {
+                crate::counter::beep(self.signals.as_ref(), signals::Event::CardRead)
+            }
+            idcard::CardEvent::Unreadable(_) => {
+                crate::counter::beep(self.signals.as_ref(), signals::Event::Error)
+            }
+            idcard::CardEvent::ReaderReady => self.faults.set_reader_missing(false),
+            idcard::CardEvent::ReaderLost(_) => self.faults.set_reader_missing(true),
+            idcard::CardEvent::Removed => {}
+        }
         let Some(path) = &self.state_file else { return };
         let now = time::OffsetDateTime::now_utc()
             .format(&time::format_description::well_known::Rfc3339)
@@ -163,26 +195,19 @@ pub fn run_appliance(
             data_dir,
         )
     };
-    let (card_reader, card_log) = if headless {
-        (None, Some(rt.spawn(log_card_events(reader))))
-    } else {
-        (Some(reader), None)
-    };
-    let result = run(
+    run(
         &rt,
         data_dir,
+        config,
         station,
         Options {
             headless,
             demo: simulate,
             poll: Duration::from_secs(config.sync.poll_secs.max(1)),
-            card_reader,
+            card_reader: reader,
+            simulate,
         },
-    );
-    if let Some(t) = card_log {
-        t.abort();
-    }
-    result
+    )
 }
 
 /// The card-reader simulator read by the real driver.
@@ -226,9 +251,40 @@ async fn remember_time(data_dir: std::path::PathBuf) {
 }
 
 /// Run until Ctrl-C / SIGTERM (headless) or until the window closes.
-pub fn run(rt: &Runtime, data_dir: &Path, station: Station, opts: Options) -> Result<(), Failure> {
+pub fn run(
+    rt: &Runtime,
+    data_dir: &Path,
+    config: &Config,
+    station: Station,
+    opts: Options,
+) -> Result<(), Failure> {
     let outbox = Outbox::open(data_dir)?;
     let catalog = Catalog::load(&outbox);
+    let receipts = if opts.simulate {
+        let _inside = rt.enter();
+        ReceiptDesk::simulated(data_dir.join("receipts"))
+            .map_err(|e| Failure::new(format!("the receipt-printer simulator cannot start: {e}")))?
+    } else {
+        ReceiptDesk::Device(config.devices.printer.clone())
+    };
+    // The LEDs: the GPIO on a Raspberry Pi, recorded only elsewhere (and in simulation).
+    let outputs = if opts.simulate {
+        Ok(signals::AnyOutputs::Simulated(
+            signals::sim::SimOutputs::new(),
+        ))
+    } else {
+        signals::open(config.gpio.pins())
+    };
+    let signals = match outputs
+        .map_err(|e| e.to_string())
+        .and_then(|o| signals::spawn(o).map_err(|e| e.to_string()))
+    {
+        Ok(h) => Some(h),
+        Err(e) => {
+            tracing::warn!(error = %e, "the LEDs and buzzer cannot be used; carrying on without");
+            None
+        }
+    };
     let shared = Shared {
         catalog: Arc::new(Mutex::new(catalog)),
         outbox: Arc::new(Mutex::new(outbox)),
@@ -237,7 +293,20 @@ pub fn run(rt: &Runtime, data_dir: &Path, station: Station, opts: Options) -> Re
         people: PersonKeys::load_or_create(data_dir)?,
         demo: opts.demo,
         liveness: Liveness::new(),
+        receipts: Arc::new(receipts),
+        signals,
+        hotline: config.receipt.hotline.clone(),
     };
+    let faults = Faults::default();
+    let mut reader = opts.card_reader;
+    reader.signal_to(faults.clone(), shared.signals.clone());
+    let leds = shared.signals.clone().map(|h| {
+        rt.spawn(crate::counter::follow_outbox(
+            h,
+            shared.outbox.clone(),
+            faults.clone(),
+        ))
+    });
     let (stop_tx, stop_rx) = watch::channel(false);
     let uploader = shared.liveness.register("uploader", UPLOADER_LIMIT);
     let link = Link::new(&shared.station.county_url, &shared.station.credential)
@@ -251,14 +320,19 @@ pub fn run(rt: &Runtime, data_dir: &Path, station: Station, opts: Options) -> Re
     let clock_task = rt.spawn(remember_time(data_dir.to_path_buf()));
     let _watchdog = watchdog::spawn(shared.liveness.clone());
     let result = if opts.headless {
+        let card_log = rt.spawn(log_card_events(reader));
         watchdog::ready("serving (headless)");
         rt.block_on(wait_for_signal());
+        card_log.abort();
         Ok(())
     } else {
-        crate::screen::run(rt, shared.clone(), opts.card_reader)
+        crate::screen::run(rt, shared.clone(), Some(reader))
     };
     watchdog::stopping();
     clock_task.abort();
+    if let Some(t) = leds {
+        t.abort();
+    }
     let _ = stop_tx.send(true);
     let _ = rt.block_on(sync);
     result

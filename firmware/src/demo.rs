@@ -77,11 +77,6 @@ pub fn run(data_dir: &Path, config: &Config, headless: bool) -> Result<(), Failu
 
     let reader = daemon::simulated_reader(&rt)?;
     let reader_path = reader.simulator().path();
-    let (card_task, card_reader) = if headless {
-        (Some(rt.spawn(daemon::log_card_events(reader))), None)
-    } else {
-        (None, Some(daemon::Reader::simulated(reader)))
-    };
 
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
@@ -93,6 +88,11 @@ pub fn run(data_dir: &Path, config: &Config, headless: bool) -> Result<(), Failu
         out,
         "kiosk demo: card-reader simulator on {} (read by the real driver)",
         reader_path.display()
+    );
+    let _ = writeln!(
+        out,
+        "kiosk demo: receipt-printer simulator; receipts as PNG in {}",
+        data_dir.join("receipts").display()
     );
     let _ = writeln!(
         out,
@@ -111,17 +111,16 @@ pub fn run(data_dir: &Path, config: &Config, headless: bool) -> Result<(), Failu
     let result = daemon::run(
         &rt,
         data_dir,
+        config,
         station,
         Options {
             headless,
             demo: true,
             poll,
-            card_reader,
+            card_reader: daemon::Reader::simulated(reader),
+            simulate: true,
         },
     );
-    if let Some(t) = card_task {
-        t.abort();
-    }
     let _ = stop_tx.send(());
     let _ = rt.block_on(county_task);
     result

@@ -9,6 +9,7 @@ mod catalog;
 mod cli;
 mod clock;
 mod config;
+mod counter;
 mod daemon;
 mod demo;
 mod form;
@@ -95,7 +96,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Run { headless, simulate } => {
             daemon::run_appliance(&data_dir, &config, headless, simulate)
         }
-        Command::Submit { file, json } => submit::run(&data_dir, &file, json),
+        Command::Submit { file, json, print } => {
+            submit::run(&data_dir, &file, json, print.then_some(&config))
+        }
         Command::Status { json } => status::run(&data_dir, json),
         Command::Handover { tracking_number } => handover::run(&data_dir, &tracking_number),
         Command::Provision { file } => provision::run(&data_dir, &file),

@@ -430,15 +430,34 @@ impl Controller {
                 Ok(done) => {
                     shared.wake.notify_one();
                     handle.show_submitted(ReceiptView {
-                        tracking_number: done.tracking_number,
-                        service_zh: title.0,
+                        tracking_number: done.tracking_number.clone(),
+                        service_zh: title.0.clone(),
                         service_en: title.1,
                         note_zh: "申请已保存，联网后自动发送到县里。".into(),
                         note_en: "Saved. It goes to the county by itself when the link is up."
                             .into(),
                     });
+                    // Saved first, printed second: a printer problem never touches the
+                    // stored application; the operator sees what to fix.
+                    let printed = tokio::runtime::Handle::current().block_on(
+                        shared.receipts.print(
+                            &shared.station.station_name,
+                            &title.0,
+                            &done.tracking_number,
+                            now,
+                            &shared.hotline,
+                        ),
+                    );
+                    if let Err(e) = &printed {
+                        tracing::warn!(tracking = %done.tracking_number, error = %e, "receipt not printed");
+                    }
+                    if let Some((zh, en)) = crate::counter::printer_note(&printed) {
+                        crate::counter::beep(shared.signals.as_ref(), signals::Event::Error);
+                        handle.show_message(zh, en, MessageKind::Warning);
+                    }
                 }
                 Err(e) => {
+                    crate::counter::beep(shared.signals.as_ref(), signals::Event::Error);
                     tracing::error!(error = %e, "submission not stored");
                     handle.show_message(
                         "没有保存成功，请再提交一次；如果还不行，请联系技术员".into(),

@@ -7,7 +7,8 @@
 //! ```
 //! Scan paths are relative to the file. Validation is the same as the screen's
 //! ([`crate::form::check`]); an invalid application exits 1 listing every field error and
-//! stores nothing.
+//! stores nothing. `--print`: then print the receipt on the configured printer (`[devices]
+//! printer`); a printer problem is reported but the application stays stored (exit 0).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -68,7 +69,12 @@ pub fn attachment_name(scan: &str, path: &Path, nth: usize) -> String {
     }
 }
 
-pub fn run(data_dir: &Path, file: &Path, json: bool) -> Result<(), Failure> {
+pub fn run(
+    data_dir: &Path,
+    file: &Path,
+    json: bool,
+    print: Option<&crate::config::Config>,
+) -> Result<(), Failure> {
     let text = std::fs::read_to_string(file).map_err(|e| {
         Failure::new(format!(
             "the application file {} cannot be read: {e}",
@@ -128,14 +134,48 @@ pub fn run(data_dir: &Path, file: &Path, json: bool) -> Result<(), Failure> {
         },
         now,
     )?;
+    // Stored; now the receipt, if asked for. A printer problem is reported, never undoes
+    // the submission (exit 0: the application is saved).
+    let receipt = print.map(|config| {
+        let service = catalog
+            .service(&app.service)
+            .map(|d| d.title.zh.clone())
+            .unwrap_or_else(|| app.service.clone());
+        let station = crate::station::Station::load(data_dir)
+            .ok()
+            .flatten()
+            .map(|s| s.station_name)
+            .unwrap_or_default();
+        let desk = crate::counter::ReceiptDesk::Device(config.devices.printer.clone());
+        let printed = crate::daemon::runtime().map(|rt| {
+            rt.block_on(desk.print(
+                &station,
+                &service,
+                &done.tracking_number,
+                now,
+                &config.receipt.hotline,
+            ))
+        });
+        match printed {
+            Err(f) => Some(f.message),
+            Ok(result) => crate::counter::printer_note(&result).map(|(zh, en)| {
+                eprintln!("kiosk: {zh} / {en}");
+                en
+            }),
+        }
+    });
     if json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "application_id": done.id,
-                "tracking_number": done.tracking_number,
-            })
-        );
+        let mut out = serde_json::json!({
+            "application_id": done.id,
+            "tracking_number": done.tracking_number,
+        });
+        if let Some(r) = &receipt {
+            out["receipt"] = match r {
+                None => serde_json::json!("printed"),
+                Some(problem) => serde_json::json!(problem),
+            };
+        }
+        println!("{out}");
     } else {
         println!("{}", done.tracking_number);
     }

@@ -146,3 +146,62 @@ fn leds_test_runs_every_pattern_and_says_which_backend() {
         assert!(text.contains("buzzer: switched on 2 times"), "{text}");
     }
 }
+
+/// The counter's submit step with `--print`: the application is stored first, then its
+/// receipt goes to the configured printer; the receipt's QR carries the tracking number.
+/// With the printer out of paper, the application is still stored and the answer says why.
+#[test]
+fn a_submission_prints_its_receipt_and_a_printer_problem_loses_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("receipts");
+    std::fs::create_dir_all(&out).unwrap();
+    let (sim, device) = start_sim(&out, &[]);
+    let config = tmp.path().join("kiosk.toml");
+    std::fs::write(
+        &config,
+        format!("[devices]\nprinter = {device:?}\n[receipt]\nhotline = \"0876-12345\"\n"),
+    )
+    .unwrap();
+    let station = tmp.path().join("station");
+    let submit = || {
+        let mut c = Command::new(bin("kiosk"));
+        c.arg("--data-dir")
+            .arg(&station)
+            .arg("--config")
+            .arg(&config)
+            .args(["submit", "--json", "--print"])
+            .arg(kiosk_e2e::data("applications/elderly-card.json"));
+        run(&mut c)
+    };
+    let done = submit();
+    assert!(done.status.success(), "{done:?}");
+    let answer: serde_json::Value = serde_json::from_slice(&done.stdout).unwrap();
+    assert_eq!(answer["receipt"], "printed", "{answer}");
+    let tracking = answer["tracking_number"].as_str().unwrap().to_string();
+    let png = eventually(Duration::from_secs(20), "the receipt PNG", || {
+        pngs(&out).into_iter().next()
+    });
+    assert_eq!(qr_codes(&png), vec![tracking]);
+    drop(sim);
+
+    // Out of paper: stored all the same (exit 0), and the answer names the problem.
+    let out2 = tmp.path().join("receipts-2");
+    std::fs::create_dir_all(&out2).unwrap();
+    let (_sim2, device2) = start_sim(&out2, &["--paper-out"]);
+    std::fs::write(&config, format!("[devices]\nprinter = {device2:?}\n")).unwrap();
+    let done = submit();
+    assert!(done.status.success(), "{done:?}");
+    let answer: serde_json::Value = serde_json::from_slice(&done.stdout).unwrap();
+    assert_ne!(answer["receipt"], "printed", "{answer}");
+    assert!(
+        answer["receipt"].as_str().unwrap().contains("paper"),
+        "{answer}"
+    );
+    let mut status = Command::new(bin("kiosk"));
+    status
+        .arg("--data-dir")
+        .arg(&station)
+        .args(["status", "--json"]);
+    let st = kiosk_e2e::run_json(&mut status);
+    assert_eq!(st["total"], 2, "{st}");
+}
