@@ -9,7 +9,8 @@
 //! the new one, never half of each.
 //!
 //! I/O contract:
-//! - Reads and writes only `DATA_DIR`: `county.sqlite3` (WAL, `synchronous=FULL`), partial
+//! - Reads and writes only `DATA_DIR`: `county.key` (the private key that opens sealed
+//!   applications, mode 0600, made once), `county.sqlite3` (WAL, `synchronous=FULL`), partial
 //!   uploads in `uploads/<application_id>/<name>.part`, finished attachments in
 //!   `attachments/<sha256>` (moved there by rename after fsync, once the SHA-256 matched).
 //! - Speaks exactly the contract of [`county_api`]: routes from [`county_api::paths`], bodies of
@@ -34,6 +35,7 @@ use uuid::Uuid;
 mod error;
 mod files;
 mod http;
+mod keys;
 mod store;
 
 pub use error::CountyError;
@@ -55,6 +57,8 @@ pub struct AppState {
 struct Inner {
     dirs: files::Dirs,
     conn: Mutex<Connection>,
+    /// Opens what stations sealed (see `keys`).
+    key: sealing::PrivateKey,
 }
 
 impl AppState {
@@ -63,10 +67,12 @@ impl AppState {
     pub fn open(data_dir: &Path) -> Result<AppState, CountyError> {
         let dirs = files::Dirs::create(data_dir)?;
         let conn = store::open(data_dir)?;
+        let key = keys::load_or_create(data_dir)?;
         Ok(AppState {
             inner: Arc::new(Inner {
                 dirs,
                 conn: Mutex::new(conn),
+                key,
             }),
         })
     }
@@ -74,6 +80,11 @@ impl AppState {
     /// The data directory this state was opened on.
     pub fn data_dir(&self) -> &Path {
         self.inner.dirs.root()
+    }
+
+    /// The county's private key, to open sealed submissions and scans.
+    pub(crate) fn key(&self) -> &sealing::PrivateKey {
+        &self.inner.key
     }
 
     /// Run `f` with the connection on the blocking pool.
@@ -130,7 +141,8 @@ pub async fn serve_state(
 
 /// Register a new station: a fresh station id (`st-` and 8 base32 characters) and a random
 /// one-time enrolment token, of which only the SHA-256 is stored. Returns the provisioning
-/// file's content; the token cannot be shown again.
+/// file's content, with the county's public key (made on first use); the token cannot be
+/// shown again.
 pub fn add_station(data_dir: &Path, name: &str, url: &str) -> Result<Provisioning, CountyError> {
     let name = name.trim();
     let url = url.trim();
@@ -145,6 +157,7 @@ pub fn add_station(data_dir: &Path, name: &str, url: &str) -> Result<Provisionin
         )));
     }
     files::Dirs::create(data_dir)?;
+    let key = keys::load_or_create(data_dir)?;
     let mut conn = store::open(data_dir)?;
     let token = files::random_base32(20);
     let token_sha = files::sha256_hex(token.as_bytes());
@@ -154,6 +167,7 @@ pub fn add_station(data_dir: &Path, name: &str, url: &str) -> Result<Provisionin
         station_id,
         station_name: name.to_owned(),
         enrolment_token: token,
+        county_public_key: key.public_key().to_string(),
     })
 }
 
