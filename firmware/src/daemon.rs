@@ -32,6 +32,8 @@ pub struct Options {
     pub headless: bool,
     pub demo: bool,
     pub poll: Duration,
+    /// How long a handed-over application stays in the index (config `outbox`).
+    pub keep_after_handover: time::Duration,
     /// The card reader the screen listens to (the demo's simulator read by the real driver).
     pub card_reader: Option<idcard::SimulatedReader>,
 }
@@ -62,6 +64,7 @@ pub fn run_appliance(data_dir: &Path, config: &Config, headless: bool) -> Result
             headless,
             demo: false,
             poll: Duration::from_secs(config.sync.poll_secs.max(1)),
+            keep_after_handover: config.outbox.keep_after_handover(),
             card_reader: None,
         },
     )
@@ -87,6 +90,11 @@ pub fn run(rt: &Runtime, data_dir: &Path, station: Station, opts: Options) -> Re
         opts.poll,
         stop_rx,
     ));
+    let retention = rt.spawn(forget_handed_over(
+        shared.outbox.clone(),
+        opts.keep_after_handover,
+        stop_tx.subscribe(),
+    ));
     let result = if opts.headless {
         rt.block_on(wait_for_signal());
         Ok(())
@@ -95,7 +103,39 @@ pub fn run(rt: &Runtime, data_dir: &Path, station: Station, opts: Options) -> Re
     };
     let _ = stop_tx.send(true);
     let _ = rt.block_on(sync);
+    let _ = rt.block_on(retention);
     result
+}
+
+/// Retention of the index: at start and then hourly, delete applications handed over more
+/// than `keep` ago (the outbox decides; the clock is read here, at the edge).
+async fn forget_handed_over(
+    outbox: Arc<Mutex<Outbox>>,
+    keep: time::Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    const EVERY: Duration = Duration::from_secs(3600);
+    while !*stop.borrow() {
+        let result = {
+            let outbox = outbox.clone();
+            tokio::task::spawn_blocking(move || {
+                outbox
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .forget_handed_over(time::OffsetDateTime::now_utc(), keep)
+            })
+            .await
+        };
+        match result {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "handed-over applications not removed yet"),
+            Err(e) => tracing::warn!(error = %e, "the retention sweep failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(EVERY) => {}
+            _ = stop.changed() => {}
+        }
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -411,10 +411,17 @@ impl Controller {
         self.form = None;
         self.rt.spawn_blocking(move || {
             let result = shared
-                .outbox
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .submit(app, now);
+                .station
+                .county_key()
+                .map_err(|f| f.message)
+                .and_then(|county| {
+                    shared
+                        .outbox
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .submit(app, &county, now)
+                        .map_err(|e| e.to_string())
+                });
             match result {
                 Ok(done) => {
                     shared.wake.notify_one();

@@ -111,6 +111,17 @@ pub fn run(data_dir: &Path, file: &Path, json: bool) -> Result<(), Failure> {
             return Err(Failure::silent(1));
         }
     };
+    let county = match crate::station::Station::load(data_dir)? {
+        Some(station) => station.county_key()?,
+        None => {
+            return Err(Failure::new(format!(
+                "this station is not provisioned yet, so it has no county key to seal the \
+                 application with; nothing was stored (run `kiosk provision FILE`; data \
+                 directory {})",
+                data_dir.display()
+            )));
+        }
+    };
     let people = crate::people::PersonKeys::load_or_create(data_dir)?;
     let person_keys = catalog
         .service(&checked.service)
@@ -126,6 +137,7 @@ pub fn run(data_dir: &Path, file: &Path, json: bool) -> Result<(), Failure> {
             person_keys,
             scans,
         },
+        &county,
         now,
     )?;
     if json {
