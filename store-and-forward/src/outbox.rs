@@ -42,6 +42,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
+use crate::health::Health;
 use crate::state::AppState;
 use crate::tracking::tracking_number;
 
@@ -129,6 +130,8 @@ pub struct Status {
     pub last_error: Option<String>,
     /// The application being sent now (or interrupted while sending), and how far.
     pub sending: Option<Progress>,
+    /// The storage's health (see [`Outbox::health`]).
+    pub health: Health,
 }
 
 /// Upload progress of one application, from what the county has acknowledged.
@@ -281,6 +284,8 @@ fn migrations() -> Migrations<'static> {
 pub struct Outbox {
     conn: Connection,
     blobs: PathBuf,
+    /// The storage fault the last submission ran into (cleared by the next that succeeds).
+    fault: Option<Health>,
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {
@@ -321,13 +326,41 @@ impl Outbox {
     /// remove blob directories that no committed application refers to.
     pub fn open(data_dir: &Path) -> Result<Outbox> {
         let blobs = data_dir.join("blobs");
+        let db = data_dir.join("outbox.sqlite3");
+        if crate::health::probe(data_dir) == Health::ReadOnly && db.exists() {
+            return Outbox::open_read_only(&db, blobs);
+        }
         fs::create_dir_all(&blobs).map_err(blob_err(&blobs))?;
         // Safe when the daemon and `kiosk submit` open a fresh directory at the same moment.
-        let conn = sqlite_open::open(&data_dir.join("outbox.sqlite3"), &migrations())?;
-        let mut outbox = Outbox { conn, blobs };
+        let conn = sqlite_open::open(&db, &migrations())?;
+        let mut outbox = Outbox {
+            conn,
+            blobs,
+            fault: None,
+        };
         outbox.remove_orphan_blobs()?;
         outbox.return_damaged(OffsetDateTime::now_utc())?;
         Ok(outbox)
+    }
+
+    /// The storage was remounted read-only (the kernel does that after write errors): keep
+    /// serving what can be read (status, the board, card taps) from the database as it is on
+    /// the card. Every write fails and says read-only; nothing is swept or returned. SQLite
+    /// cannot open a WAL database read-only without its shared-memory file, so it is opened
+    /// `immutable` (transactions still only in a leftover WAL are not shown; they are kept).
+    fn open_read_only(db: &Path, blobs: PathBuf) -> Result<Outbox> {
+        use rusqlite::OpenFlags;
+        let uri = format!("file:{}?immutable=1", db.display());
+        let conn = Connection::open_with_flags(
+            uri,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
+        )?;
+        tracing::error!("the storage is read-only: serving what is stored, refusing new work");
+        Ok(Outbox {
+            conn,
+            blobs,
+            fault: Some(Health::ReadOnly),
+        })
     }
 
     /// The other half of the start-up reconciliation: an application still to be sent whose
@@ -413,7 +446,38 @@ impl Outbox {
     /// Store an application and all its scans durably, in one step, sealed to the county's
     /// public key `county`. When this returns `Ok`, a power cut cannot lose it; when it
     /// returns `Err`, nothing of it was stored.
+    ///
+    /// A failure that is a storage fault (full, read-only, damaged) is remembered for
+    /// [`Outbox::health`]; [`Health::of_error`] gives the operator's sentence.
     pub fn submit(
+        &mut self,
+        app: NewApplication,
+        county: &sealing::PublicKey,
+        now: OffsetDateTime,
+    ) -> Result<Submitted> {
+        let result = self.submit_inner(app, county, now);
+        match &result {
+            Ok(_) => self.fault = None,
+            Err(e) => {
+                if let Some(h) = Health::of_error(e) {
+                    tracing::error!(health = h.as_str(), error = %e, "the outbox cannot store");
+                    self.fault = Some(h);
+                }
+            }
+        }
+        result
+    }
+
+    /// The storage's health now: the fault the last submission met, or what the file
+    /// system under the data directory shows (read-only, nearly full).
+    pub fn health(&self) -> Health {
+        let dir = self.blobs.parent().unwrap_or(&self.blobs);
+        self.fault
+            .unwrap_or(Health::Ok)
+            .worst(crate::health::probe(dir))
+    }
+
+    fn submit_inner(
         &mut self,
         app: NewApplication,
         county: &sealing::PublicKey,
@@ -562,6 +626,7 @@ impl Outbox {
             bytes_waiting: bytes_waiting.max(0) as u64,
             last_error: self.get_state("last_error")?,
             sending,
+            health: self.health(),
         })
     }
 
@@ -1460,6 +1525,59 @@ mod tests {
         assert!(ob.events(&id).unwrap().is_empty());
         assert_eq!(ob.summary(&kept).unwrap().state, AppState::Queued);
         assert_eq!(ob.status(NOW).unwrap().counts[&AppState::HandedOver], 0);
+    }
+
+    /// A corrupt database page: the outbox refuses to open with a fault the operator is
+    /// told about, and deletes nothing (the orphan sweep must not take every scan for an
+    /// orphan because it cannot read the table).
+    #[test]
+    fn a_corrupt_database_page_is_reported_and_no_scan_is_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let ids: Vec<Uuid> = {
+            let mut ob = Outbox::open(dir.path()).unwrap();
+            (0..30)
+                .map(|i| {
+                    ob.submit(sample(&format!("甲{i}")), &county(), NOW)
+                        .unwrap()
+                        .id
+                })
+                .collect()
+        };
+        let db = dir.path().join("outbox.sqlite3");
+        assert!(
+            !dir.path().join("outbox.sqlite3-wal").exists()
+                || fs::metadata(dir.path().join("outbox.sqlite3-wal"))
+                    .unwrap()
+                    .len()
+                    == 0
+        );
+        let mut bytes = fs::read(&db).unwrap();
+        let page = 4096;
+        assert!(bytes.len() > 3 * page, "{} bytes", bytes.len());
+        // Keep page 1 (header and schema); scribble over every other page's header.
+        for p in (page..bytes.len()).step_by(page) {
+            bytes[p..p + 64].copy_from_slice(&[0xA5; 64]);
+        }
+        fs::write(&db, &bytes).unwrap();
+        let err = match Outbox::open(dir.path()) {
+            Err(e) => e,
+            Ok(ob) => ob.status(NOW).map(|_| ()).unwrap_err(),
+        };
+        assert_eq!(
+            Health::of_error(&err),
+            Some(Health::DatabaseCorrupt),
+            "{err}"
+        );
+        for id in &ids {
+            assert!(
+                dir.path()
+                    .join("blobs")
+                    .join(id.to_string())
+                    .join("photo.jpg")
+                    .exists(),
+                "the scans of {id} were deleted"
+            );
+        }
     }
 
     #[test]
