@@ -420,7 +420,13 @@ impl Controller {
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .submit(app, &county, now)
-                        .map_err(|e| e.to_string())
+                        .map_err(|e| match store_and_forward::Health::of_error(&e) {
+                            Some(h) => {
+                                let (zh, en) = h.message();
+                                format!("{zh} / {en}")
+                            }
+                            None => e.to_string(),
+                        })
                 });
             match result {
                 Ok(done) => {

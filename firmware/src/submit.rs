@@ -127,19 +127,29 @@ pub fn run(data_dir: &Path, file: &Path, json: bool) -> Result<(), Failure> {
         .service(&checked.service)
         .map(|def| people.for_application(def, &checked.fields))
         .unwrap_or_default();
-    let done = outbox.submit(
-        NewApplication {
-            id: uuid::Uuid::now_v7(),
-            service: checked.service,
-            service_version: checked.service_version,
-            fields: checked.fields,
-            masked_name: checked.masked_name,
-            person_keys,
-            scans,
-        },
-        &county,
-        now,
-    )?;
+    let done = outbox
+        .submit(
+            NewApplication {
+                id: uuid::Uuid::now_v7(),
+                service: checked.service,
+                service_version: checked.service_version,
+                fields: checked.fields,
+                masked_name: checked.masked_name,
+                person_keys,
+                scans,
+            },
+            &county,
+            now,
+        )
+        .map_err(|e| match store_and_forward::Health::of_error(&e) {
+            Some(h) => {
+                let (zh, en) = h.message();
+                Failure::new(format!(
+                    "{zh} / {en} (nothing of this application was stored: {e})"
+                ))
+            }
+            None => Failure::from(e),
+        })?;
     if json {
         println!(
             "{}",

@@ -460,7 +460,8 @@ impl Outbox {
             Ok(_) => self.fault = None,
             Err(e) => {
                 if let Some(h) = Health::of_error(e) {
-                    tracing::error!(health = h.as_str(), error = %e, "the outbox cannot store");
+                    // The caller reports the error (screen log, CLI sentence); this is for debugging.
+                    tracing::debug!(health = h.as_str(), error = %e, "the outbox cannot store");
                     self.fault = Some(h);
                 }
             }
