@@ -94,6 +94,9 @@ pub struct Provisioning {
     pub station_name: String,
     /// Exchanged once at `POST /v1/enrol` for the station's credential.
     pub enrolment_token: String,
+    /// The county's public key (X25519, 64 hex characters): the station seals every
+    /// application's personal data and scans to it (see [`SealedRecord`]).
+    pub county_public_key: String,
 }
 
 /// `POST /v1/enrol`: the station's first call, with the token from its provisioning file.
@@ -147,10 +150,39 @@ pub struct SubmitApplication {
     pub service_version: u32,
     /// When the operator submitted it (RFC 3339).
     pub submitted_at: String,
-    /// Field id -> value, normalised as the station stored it.
+    /// Field id -> value, normalised as the station stored it. Empty when `sealed` is set
+    /// (stations seal; a plain record is still taken from tools and tests).
+    #[serde(default)]
     pub fields: BTreeMap<String, String>,
-    /// The scans that follow by chunked upload.
+    /// The scans that follow by chunked upload. When `sealed` is set, `size` and `sha256`
+    /// describe the sealed bytes that are uploaded (the plaintext's are inside the seal).
     pub attachments: Vec<AttachmentManifest>,
+    /// The personal part, a [`SealedRecord`] as JSON sealed to the county's public key
+    /// (HPKE base mode, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305; format
+    /// in the `sealing` crate), hex-encoded. Each scan is then uploaded sealed too. The
+    /// county opens both, checks the plaintext SHA-256s and keeps the plaintext.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<String>,
+}
+
+/// What a station seals of an application (the JSON inside [`SubmitApplication::sealed`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SealedRecord {
+    /// Field id -> value, normalised as the station validated it.
+    pub fields: BTreeMap<String, String>,
+    /// The plaintext of every scan, in the order of the manifest.
+    pub attachments: Vec<PlainDigest>,
+}
+
+/// Size and SHA-256 of one scan's plaintext, inside a [`SealedRecord`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlainDigest {
+    pub name: String,
+    pub size: u64,
+    /// Lower-case hex SHA-256 of the scan as captured.
+    pub sha256: String,
 }
 
 /// How far one attachment has arrived.

@@ -98,6 +98,8 @@ pub fn schemas() -> Map<String, Value> {
     add::<crate::EnrolResponse>(g);
     add::<crate::AttachmentManifest>(g);
     add::<crate::SubmitApplication>(g);
+    add::<crate::SealedRecord>(g);
+    add::<crate::PlainDigest>(g);
     add::<crate::AttachmentStatus>(g);
     add::<crate::SubmissionReceipt>(g);
     add::<crate::CountyState>(g);

@@ -228,6 +228,20 @@ fn samples() -> Vec<(&'static str, Value)> {
         submitted_at: "2024-05-01T08:00:00Z".into(),
         fields: BTreeMap::from([("mother_name".into(), "李梅".into())]),
         attachments: vec![sample_manifest()],
+        sealed: None,
+    };
+    let sealed_submit = SubmitApplication {
+        fields: BTreeMap::new(),
+        sealed: Some("767473310a0b".into()),
+        ..submit.clone()
+    };
+    let sealed_record = SealedRecord {
+        fields: BTreeMap::from([("mother_name".into(), "李梅".into())]),
+        attachments: vec![PlainDigest {
+            name: "mother_id_card.jpg".into(),
+            size: 10,
+            sha256: "0".repeat(64),
+        }],
     };
     let receipt = SubmissionReceipt {
         application_id: submit.application_id,
@@ -245,6 +259,7 @@ fn samples() -> Vec<(&'static str, Value)> {
                 station_id: "st-abcdefgh".into(),
                 station_name: "Xiaozhai".into(),
                 enrolment_token: "token".into(),
+                county_public_key: "ab".repeat(32),
             }),
         ),
         (
@@ -264,6 +279,9 @@ fn samples() -> Vec<(&'static str, Value)> {
         ),
         ("AttachmentManifest", j(&sample_manifest())),
         ("SubmitApplication", j(&submit)),
+        ("SubmitApplication", j(&sealed_submit)),
+        ("SealedRecord", j(&sealed_record)),
+        ("PlainDigest", j(&sealed_record.attachments[0])),
         ("AttachmentStatus", j(&sample_status())),
         ("SubmissionReceipt", j(&receipt)),
         ("Decision", j(&sample_decision(Some("photo unreadable")))),

@@ -129,6 +129,28 @@ pub(crate) fn commit(part: &Path, target: &Path) -> Result<(), CountyError> {
     Ok(())
 }
 
+/// Store `bytes` (an opened sealed upload) at its content-addressed place durably (temporary
+/// file, fsync, rename, fsync of the directory), then drop the partial file it came from.
+pub(crate) fn commit_bytes(part: &Path, target: &Path, bytes: &[u8]) -> Result<(), CountyError> {
+    let tmp = target.with_extension("tmp");
+    let context = || format!("cannot write {}", target.display());
+    let mut file = File::create(&tmp).map_err(io(context()))?;
+    file.write_all(bytes).map_err(io(context()))?;
+    file.sync_all().map_err(io(context()))?;
+    fs::rename(&tmp, target).map_err(io(context()))?;
+    if let Some(dir) = target.parent() {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io(format!("cannot sync {}", dir.display())))?;
+    }
+    discard(part)?;
+    if let Some(upload_dir) = part.parent() {
+        // Best effort: fails harmlessly while other attachments are still arriving.
+        let _ = fs::remove_dir(upload_dir);
+    }
+    Ok(())
+}
+
 /// Discard a partial file (after a checksum mismatch).
 pub(crate) fn discard(part: &Path) -> Result<(), CountyError> {
     match fs::remove_file(part) {

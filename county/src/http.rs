@@ -347,8 +347,10 @@ async fn submit(
             application.application_id
         )));
     }
+    let (application, wire) = unseal(state.key(), application)?;
     check_submission(&application)?;
-    // The typed value serialises canonically: fields in declaration order, maps sorted.
+    // The typed value serialises canonically: fields in declaration order, maps sorted. It
+    // is the plaintext (opened) record, so a repeat is recognised however it was sealed.
     let body = serde_json::to_string(&application)
         .map_err(|e| CountyError::Corrupt(format!("cannot serialise a submission: {e}")))?;
     let body_sha = files::sha256_hex(body.as_bytes());
@@ -360,6 +362,7 @@ async fn submit(
                     conn,
                     &station,
                     &application,
+                    &wire,
                     &body,
                     &body_sha,
                     &store::now(),
@@ -380,6 +383,75 @@ async fn submit(
         )),
         Submitted::OtherStation => Err(no_application(id)),
     }
+}
+
+fn unopenable(what: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidApplication,
+        format!(
+            "{what} does not open with this county's key (sealed to another county, or damaged)"
+        ),
+        "申请数据无法用本县平台的密钥解密，请重新配置服务站后再提交。",
+    )
+}
+
+/// Open a sealed submission: the plaintext record (fields and the scans' plaintext size and
+/// SHA-256 in the manifest) and the size and SHA-256 of each scan as it will be uploaded.
+/// A plain submission comes back as it is, with no wire digests.
+fn unseal(
+    key: &sealing::PrivateKey,
+    application: SubmitApplication,
+) -> Result<(SubmitApplication, Vec<(u64, String)>), ApiError> {
+    let Some(sealed) = &application.sealed else {
+        return Ok((application, Vec::new()));
+    };
+    if !application.fields.is_empty() {
+        return Err(ApiError::bad_request(
+            "a sealed submission must not carry plain fields",
+        ));
+    }
+    let bytes =
+        hex::decode(sealed).map_err(|_| ApiError::bad_request("sealed must be hexadecimal"))?;
+    let context = sealing::record_context(&application.application_id.to_string());
+    let plain =
+        sealing::open(key, &context, &bytes).map_err(|_| unopenable("the sealed record"))?;
+    let record: county_api::SealedRecord = serde_json::from_slice(&plain).map_err(|e| {
+        ApiError::new(
+            ErrorCode::InvalidApplication,
+            format!("the sealed record is not a SealedRecord: {e}"),
+            "申请数据格式有误，县平台无法受理。",
+        )
+    })?;
+    let names = |list: &mut dyn Iterator<Item = &str>| list.map(str::to_owned).collect::<Vec<_>>();
+    if names(&mut application.attachments.iter().map(|a| a.name.as_str()))
+        != names(&mut record.attachments.iter().map(|a| a.name.as_str()))
+    {
+        return Err(ApiError::bad_request(
+            "the sealed record lists other attachments than the manifest",
+        ));
+    }
+    let mut wire = Vec::with_capacity(record.attachments.len());
+    let mut opened = application.clone();
+    opened.sealed = None;
+    opened.fields = record.fields;
+    for (a, plain) in opened.attachments.iter_mut().zip(record.attachments) {
+        if a.size != plain.size.saturating_add(sealing::OVERHEAD) || !is_sha256_hex(&a.sha256) {
+            return Err(ApiError::bad_request(format!(
+                "attachment {} is sealed: its size must be the plaintext's plus {} and its \
+                 SHA-256 64 lower-case hex digits",
+                a.name,
+                sealing::OVERHEAD
+            )));
+        }
+        wire.push((a.size, std::mem::take(&mut a.sha256)));
+        a.size = plain.size;
+        a.sha256 = plain.sha256;
+    }
+    Ok((opened, wire))
+}
+
+fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 fn no_application(id: Uuid) -> ApiError {
@@ -447,9 +519,10 @@ async fn patch_attachment(
                 county_api::UPLOAD_OFFSET_HEADER
             ))
         })?;
+    let key = state.key().clone();
     state
         .run(move |conn, dirs| {
-            crate::http::append_chunk(conn, dirs, &station, id, &name, offset, &chunk)
+            crate::http::append_chunk(conn, dirs, &key, &station, id, &name, offset, &chunk)
         })
         .await
         .map(Json)
@@ -457,9 +530,11 @@ async fn patch_attachment(
 
 /// Append one chunk; runs on the blocking pool holding the connection, so it is the only
 /// writer of this attachment while it runs.
+#[allow(clippy::too_many_arguments)]
 fn append_chunk(
     conn: &mut rusqlite::Connection,
     dirs: &files::Dirs,
+    key: &sealing::PrivateKey,
     station: &str,
     id: Uuid,
     name: &str,
@@ -528,7 +603,27 @@ fn append_chunk(
         )
         .with_expected_offset(0));
     }
-    files::commit(&part, &dirs.attachment(&status.sha256))?;
+    match store::plain_digest(conn, id, name)? {
+        None => files::commit(&part, &dirs.attachment(&status.sha256))?,
+        Some((size, sha256)) => {
+            // Sealed: open it, check the plaintext against the sealed record's digest, keep
+            // the plaintext. The sealed bytes arrived as sent, so sending them again would
+            // not help: the application goes back to the station's operator.
+            let sealed = std::fs::read(&part)
+                .map_err(|e| CountyError::file(format!("cannot read {}", part.display()), e))?;
+            let context = sealing::scan_context(&id.to_string(), name);
+            let plain = sealing::open(key, &context, &sealed)
+                .ok()
+                .filter(|p| p.len() as u64 == size && files::sha256_hex(p) == sha256);
+            let Some(plain) = plain else {
+                files::discard(&part)?;
+                store::set_received(conn, id, name, 0)?;
+                tracing::warn!(application = %id, attachment = name, "a sealed scan does not open or does not match its digest");
+                return Err(unopenable(&format!("the sealed scan {name}")));
+            };
+            files::commit_bytes(&part, &dirs.attachment(&sha256), &plain)?;
+        }
+    }
     store::complete_attachment(conn, station, id, name, &store::now())?;
     status.received = status.size;
     status.complete = true;
@@ -665,6 +760,7 @@ mod tests {
                 size: 10,
                 sha256: "0".repeat(64),
             }],
+            sealed: None,
         }
     }
 

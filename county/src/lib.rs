@@ -9,7 +9,8 @@
 //! the new one, never half of each.
 //!
 //! I/O contract:
-//! - Reads and writes only `DATA_DIR`: `county.sqlite3` (WAL, `synchronous=FULL`), partial
+//! - Reads and writes only `DATA_DIR`: `county.key` (the private key that opens sealed
+//!   applications, mode 0600, made once), `county.sqlite3` (WAL, `synchronous=FULL`), partial
 //!   uploads in `uploads/<application_id>/<name>.part`, finished attachments in
 //!   `attachments/<sha256>` (moved there by rename after fsync, once the SHA-256 matched).
 //! - Speaks exactly the contract of [`county_api`]: routes from [`county_api::paths`], bodies of
@@ -38,6 +39,7 @@ mod error;
 mod files;
 mod http;
 mod review;
+mod keys;
 mod store;
 pub mod tls;
 
@@ -62,6 +64,8 @@ struct Inner {
     conn: Mutex<Connection>,
     /// Served over TLS: the review page's cookies get `Secure`.
     tls: std::sync::atomic::AtomicBool,
+    /// Opens what stations sealed (see `keys`).
+    key: sealing::PrivateKey,
 }
 
 impl AppState {
@@ -70,11 +74,13 @@ impl AppState {
     pub fn open(data_dir: &Path) -> Result<AppState, CountyError> {
         let dirs = files::Dirs::create(data_dir)?;
         let conn = store::open(data_dir)?;
+        let key = keys::load_or_create(data_dir)?;
         Ok(AppState {
             inner: Arc::new(Inner {
                 dirs,
                 conn: Mutex::new(conn),
                 tls: std::sync::atomic::AtomicBool::new(false),
+                key,
             }),
         })
     }
@@ -87,6 +93,11 @@ impl AppState {
     /// Whether this state is served over TLS.
     pub(crate) fn serves_tls(&self) -> bool {
         self.inner.tls.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The county's private key, to open sealed submissions and scans.
+    pub(crate) fn key(&self) -> &sealing::PrivateKey {
+        &self.inner.key
     }
 
     /// Run `f` with the connection on the blocking pool.
@@ -169,7 +180,8 @@ pub async fn serve_tls(
 
 /// Register a new station: a fresh station id (`st-` and 8 base32 characters) and a random
 /// one-time enrolment token, of which only the SHA-256 is stored. Returns the provisioning
-/// file's content; the token cannot be shown again.
+/// file's content, with the county's public key (made on first use); the token cannot be
+/// shown again.
 pub fn add_station(data_dir: &Path, name: &str, url: &str) -> Result<Provisioning, CountyError> {
     let name = name.trim();
     let url = url.trim();
@@ -184,6 +196,7 @@ pub fn add_station(data_dir: &Path, name: &str, url: &str) -> Result<Provisionin
         )));
     }
     files::Dirs::create(data_dir)?;
+    let key = keys::load_or_create(data_dir)?;
     let mut conn = store::open(data_dir)?;
     let token = files::random_base32(20);
     let token_sha = files::sha256_hex(token.as_bytes());
@@ -193,6 +206,7 @@ pub fn add_station(data_dir: &Path, name: &str, url: &str) -> Result<Provisionin
         station_id,
         station_name: name.to_owned(),
         enrolment_token: token,
+        county_public_key: key.public_key().to_string(),
     })
 }
 

@@ -19,8 +19,19 @@ pub(crate) const DATABASE_FILE: &str = "county.sqlite3";
 /// The schema's migrations. Append-only: never edit a released one, add a new one (tracked
 /// by `user_version`).
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(crate::review::db::V2_CLERKS)])
+    Migrations::new(vec![
+        M::up(V1),
+        M::up(V2),
+        M::up(crate::review::db::V2_CLERKS),
+    ])
 }
+
+/// Sealed uploads: `size`/`sha256` stay the plaintext's (what the county keeps and lists);
+/// `wire_size`/`wire_sha256` are the sealed bytes the station uploads (NULL: not sealed).
+const V2: &str = "
+ALTER TABLE attachments ADD COLUMN wire_size INTEGER;
+ALTER TABLE attachments ADD COLUMN wire_sha256 TEXT;
+";
 
 const V1: &str = r#"
 CREATE TABLE stations (
@@ -362,10 +373,15 @@ pub(crate) enum Submitted {
 }
 
 /// Store a submission unless its id is taken; `INSERT … ON CONFLICT DO NOTHING` decides.
+/// `application` is the plaintext (opened) record; `wire` holds the size and SHA-256 of
+/// each attachment as uploaded when it comes sealed (same order), else it is empty.
+/// `body_sha256` is over the plaintext, so the idempotency check does not depend on how
+/// the record was sealed.
 pub(crate) fn submit(
     conn: &mut Connection,
     station: &str,
     application: &SubmitApplication,
+    wire: &[(u64, String)],
     body: &str,
     body_sha256: &str,
     now: &str,
@@ -397,10 +413,14 @@ pub(crate) fn submit(
     )?;
     if inserted == 1 {
         for (position, a) in application.attachments.iter().enumerate() {
+            let (wire_size, wire_sha) = match wire.get(position) {
+                Some((size, sha)) => (Some(int(*size)), Some(sha.as_str())),
+                None => (None, None),
+            };
             tx.execute(
                 "INSERT INTO attachments (application_id, name, position, scan, content_type,
-                                          size, sha256)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                                          size, sha256, wire_size, wire_sha256)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 params![
                     id.to_string(),
                     a.name,
@@ -409,6 +429,8 @@ pub(crate) fn submit(
                     a.content_type,
                     int(a.size),
                     a.sha256,
+                    wire_size,
+                    wire_sha,
                 ],
             )?;
         }
@@ -468,8 +490,9 @@ fn receipt_in(
         return Ok(None);
     };
     let mut statement = tx.prepare_cached(
-        "SELECT name, size, sha256, received, complete FROM attachments
-         WHERE application_id = ?1 ORDER BY position",
+        "SELECT name, COALESCE(wire_size, size), COALESCE(wire_sha256, sha256), received,
+                complete
+         FROM attachments WHERE application_id = ?1 ORDER BY position",
     )?;
     let attachments = statement
         .query_map(params![id.to_string()], |row| {
@@ -501,7 +524,8 @@ pub(crate) fn attachment(
 ) -> Result<Option<AttachmentStatus>, CountyError> {
     Ok(conn
         .query_row(
-            "SELECT a.name, a.size, a.sha256, a.received, a.complete
+            "SELECT a.name, COALESCE(a.wire_size, a.size), COALESCE(a.wire_sha256, a.sha256),
+                    a.received, a.complete
              FROM attachments a JOIN applications p ON p.id = a.application_id
              WHERE a.application_id = ?1 AND a.name = ?2 AND p.station_id = ?3",
             params![id.to_string(), name, station],
@@ -514,6 +538,23 @@ pub(crate) fn attachment(
                     complete: row.get(4)?,
                 })
             },
+        )
+        .optional()?)
+}
+
+/// The plaintext size and SHA-256 of an attachment uploaded sealed; `None` when it is
+/// uploaded as it is.
+pub(crate) fn plain_digest(
+    conn: &Connection,
+    id: Uuid,
+    name: &str,
+) -> Result<Option<(u64, String)>, CountyError> {
+    Ok(conn
+        .query_row(
+            "SELECT size, sha256 FROM attachments
+             WHERE application_id = ?1 AND name = ?2 AND wire_sha256 IS NOT NULL",
+            params![id.to_string(), name],
+            |row| Ok((uint(row.get(0)?), row.get(1)?)),
         )
         .optional()?)
 }
@@ -544,7 +585,7 @@ pub(crate) fn complete_attachment(
 ) -> Result<(), CountyError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     tx.execute(
-        "UPDATE attachments SET received = size, complete = 1
+        "UPDATE attachments SET received = COALESCE(wire_size, size), complete = 1
          WHERE application_id = ?1 AND name = ?2",
         params![id.to_string(), name],
     )?;

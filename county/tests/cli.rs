@@ -257,6 +257,7 @@ fn submit_in_process(data: &Path, provisioning: &county_api::Provisioning) -> uu
             submitted_at: "2024-05-01T08:00:00Z".into(),
             fields: [("name".to_owned(), "王".to_owned())].into(),
             attachments: Vec::new(),
+            sealed: None,
         };
         let put = Request::put(county_api::paths::application(&app.application_id))
             .header("authorization", format!("Bearer {credential}"))

@@ -4,6 +4,8 @@
 //! # /etc/kiosk/kiosk.toml — every key is optional
 //! [sync]
 //! poll_secs = 30        # how often to look for decisions when nothing is waiting
+//! [outbox]
+//! forget_handed_over_after_days = 30   # then a handed-over application leaves the index
 //! [ui]
 //! fullscreen = true
 //! [devices]
@@ -17,6 +19,11 @@
 //! fault = 22
 //! buzzer = 18
 //! ```
+//! `forget_handed_over_after_days`: how long after the villager collected the result (and
+//! the county acknowledged the hand-over) the station keeps the application's row (tracking
+//! number, masked name, state) for card taps and the counter board. Its sealed personal
+//! data is gone already, deleted when the county confirmed receipt. Default 30 days; 0
+//! removes it at the next hourly sweep.
 //! The station's identity and the county's address come from provisioning
 //! (`DATA_DIR/station.toml`), not from this file.
 
@@ -34,6 +41,7 @@ const APPLIANCE_DATA_DIR: &str = "/var/lib/kiosk";
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub sync: SyncConfig,
+    pub outbox: OutboxConfig,
     pub ui: UiConfig,
     pub devices: DevicesConfig,
     pub gpio: crate::leds::GpioConfig,
@@ -70,6 +78,26 @@ impl Default for DevicesConfig {
             idcard: PathBuf::from("/dev/kiosk-idcard"),
             printer: PathBuf::from("/dev/kiosk-printer"),
         }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboxConfig {
+    pub forget_handed_over_after_days: u32,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        OutboxConfig {
+            forget_handed_over_after_days: 30,
+        }
+    }
+}
+
+impl OutboxConfig {
+    pub fn keep_after_handover(&self) -> time::Duration {
+        time::Duration::days(i64::from(self.forget_handed_over_after_days))
     }
 }
 
@@ -144,5 +172,11 @@ mod tests {
         assert_eq!(c.sync.poll_secs, 5);
         let e = Config::parse("[sync]\npol_secs = 5\n").unwrap_err();
         assert!(e.to_string().contains("pol_secs"), "{e}");
+        assert_eq!(
+            Config::default().outbox.keep_after_handover(),
+            time::Duration::days(30)
+        );
+        let c = Config::parse("[outbox]\nforget_handed_over_after_days = 0\n").unwrap();
+        assert_eq!(c.outbox.keep_after_handover(), time::Duration::ZERO);
     }
 }

@@ -46,6 +46,8 @@ pub struct Options {
     pub headless: bool,
     pub demo: bool,
     pub poll: Duration,
+    /// How long a handed-over application stays in the index (config `outbox`).
+    pub keep_after_handover: time::Duration,
     /// The card reader: the screen listens to it, or (headless) its events are logged.
     pub card_reader: Reader,
     /// Simulated printer and LEDs (the demo, `--simulate`) instead of the configured devices.
@@ -206,6 +208,7 @@ pub fn run_appliance(
             poll: Duration::from_secs(config.sync.poll_secs.max(1)),
             card_reader: reader,
             simulate,
+            keep_after_handover: config.outbox.keep_after_handover(),
         },
     )
 }
@@ -319,6 +322,11 @@ pub fn run(
     ));
     let clock_task = rt.spawn(remember_time(data_dir.to_path_buf()));
     let _watchdog = watchdog::spawn(shared.liveness.clone());
+    let retention = rt.spawn(forget_handed_over(
+        shared.outbox.clone(),
+        opts.keep_after_handover,
+        stop_tx.subscribe(),
+    ));
     let result = if opts.headless {
         let card_log = rt.spawn(log_card_events(reader));
         watchdog::ready("serving (headless)");
@@ -335,7 +343,39 @@ pub fn run(
     }
     let _ = stop_tx.send(true);
     let _ = rt.block_on(sync);
+    let _ = rt.block_on(retention);
     result
+}
+
+/// Retention of the index: at start and then hourly, delete applications handed over more
+/// than `keep` ago (the outbox decides; the clock is read here, at the edge).
+async fn forget_handed_over(
+    outbox: Arc<Mutex<Outbox>>,
+    keep: time::Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    const EVERY: Duration = Duration::from_secs(3600);
+    while !*stop.borrow() {
+        let result = {
+            let outbox = outbox.clone();
+            tokio::task::spawn_blocking(move || {
+                outbox
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .forget_handed_over(time::OffsetDateTime::now_utc(), keep)
+            })
+            .await
+        };
+        match result {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "handed-over applications not removed yet"),
+            Err(e) => tracing::warn!(error = %e, "the retention sweep failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(EVERY) => {}
+            _ = stop.changed() => {}
+        }
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -56,7 +56,9 @@ pub fn run(data_dir: &Path, config: &Config, headless: bool) -> Result<(), Failu
     };
 
     let station = match Station::load(data_dir)? {
-        Some(mut s) if county_dir.join("county.sqlite3").exists() => {
+        Some(mut s)
+            if county_dir.join("county.sqlite3").exists() && s.county_public_key.is_some() =>
+        {
             s.county_url = url.clone();
             s.save(data_dir)?;
             s
@@ -69,6 +71,7 @@ pub fn run(data_dir: &Path, config: &Config, headless: bool) -> Result<(), Failu
                 station_id: enrolled.station_id,
                 station_name: enrolled.station_name,
                 credential: enrolled.credential,
+                county_public_key: Some(prov.county_public_key.clone()),
             };
             s.save(data_dir)?;
             s
@@ -119,6 +122,7 @@ pub fn run(data_dir: &Path, config: &Config, headless: bool) -> Result<(), Failu
             poll,
             card_reader: daemon::Reader::simulated(reader),
             simulate: true,
+            keep_after_handover: config.outbox.keep_after_handover(),
         },
     );
     let _ = stop_tx.send(());

@@ -1,8 +1,9 @@
 //! `kiosk provision FILE`: enrol this station with its county.
 //!
 //! The file is what `county station add` wrote (TOML: `county_url`, `station_id`,
-//! `station_name`, `enrolment_token`). The one-time token is exchanged for the station's
-//! credential, which is stored in `DATA_DIR/station.toml` (mode 0600); then the file is
+//! `station_name`, `enrolment_token`, `county_public_key`). The one-time token is exchanged
+//! for the station's credential, which is stored with the county's public key (applications
+//! are sealed to it) in `DATA_DIR/station.toml` (mode 0600); then the file is
 //! removed so the spent token does not linger on the boot partition or a USB stick.
 //!
 //! Failures: an unreadable or malformed file, an unreachable county (nothing changes; run
@@ -34,6 +35,15 @@ pub fn read(file: &Path) -> Result<Provisioning, Failure> {
 
 pub fn run(data_dir: &Path, file: &Path) -> Result<(), Failure> {
     let prov = read(file)?;
+    // Checked before the one-time token is spent.
+    prov.county_public_key
+        .parse::<sealing::PublicKey>()
+        .map_err(|_| {
+            Failure::new(format!(
+                "the county key in {} is damaged; ask the county for a new provisioning file",
+                file.display()
+            ))
+        })?;
     std::fs::create_dir_all(data_dir).map_err(|e| {
         Failure::new(format!(
             "the data directory {} cannot be created: {e}",
@@ -62,6 +72,7 @@ pub fn run(data_dir: &Path, file: &Path) -> Result<(), Failure> {
         station_id: enrolled.station_id,
         station_name: enrolled.station_name,
         credential: enrolled.credential,
+        county_public_key: Some(prov.county_public_key.clone()),
     };
     station.save(data_dir)?;
     if let Err(e) = std::fs::remove_file(file) {

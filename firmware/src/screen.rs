@@ -422,10 +422,23 @@ impl Controller {
         self.form = None;
         self.rt.spawn_blocking(move || {
             let result = shared
-                .outbox
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .submit(app, now);
+                .station
+                .county_key()
+                .map_err(|f| f.message)
+                .and_then(|county| {
+                    shared
+                        .outbox
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .submit(app, &county, now)
+                        .map_err(|e| match store_and_forward::Health::of_error(&e) {
+                            Some(h) => {
+                                let (zh, en) = h.message();
+                                format!("{zh} / {en}")
+                            }
+                            None => e.to_string(),
+                        })
+                });
             match result {
                 Ok(done) => {
                     shared.wake.notify_one();

@@ -20,6 +20,10 @@ pub struct Station {
     pub station_name: String,
     /// Bearer credential from enrolment.
     pub credential: String,
+    /// The county's public key from the provisioning file: every application is sealed to
+    /// it. Absent only in identities saved before sealing arrived.
+    #[serde(default)]
+    pub county_public_key: Option<String>,
 }
 
 pub fn path(data_dir: &Path) -> PathBuf {
@@ -27,6 +31,26 @@ pub fn path(data_dir: &Path) -> PathBuf {
 }
 
 impl Station {
+    /// The key applications are sealed to, or why there is none.
+    pub fn county_key(&self) -> Result<sealing::PublicKey, Failure> {
+        self.county_public_key
+            .as_deref()
+            .ok_or_else(|| {
+                Failure::new(
+                    "this station has no county key to seal applications with (it was \
+                     provisioned before sealing); ask the county for a new provisioning file \
+                     and run `kiosk provision FILE`",
+                )
+            })?
+            .parse()
+            .map_err(|_| {
+                Failure::new(
+                    "the county key in the station identity (station.toml) is damaged; \
+                     provision the station again",
+                )
+            })
+    }
+
     /// The stored identity, or `None` when the station was never enrolled.
     pub fn load(data_dir: &Path) -> Result<Option<Station>, Failure> {
         let p = path(data_dir);
@@ -66,13 +90,17 @@ impl Station {
 fn toml_string(station: &Station) -> Result<String, Failure> {
     // Four plain strings: quote them ourselves rather than pull in a TOML writer.
     let q = |s: &str| serde_json::to_string(s).map_err(Failure::from);
-    Ok(format!(
+    let mut out = format!(
         "county_url = {}\nstation_id = {}\nstation_name = {}\ncredential = {}\n",
         q(&station.county_url)?,
         q(&station.station_id)?,
         q(&station.station_name)?,
         q(&station.credential)?
-    ))
+    );
+    if let Some(key) = &station.county_public_key {
+        out.push_str(&format!("county_public_key = {}\n", q(key)?));
+    }
+    Ok(out)
 }
 
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -105,9 +133,25 @@ mod tests {
             station_id: "st-1".into(),
             station_name: "坝美村 \"东\" \\ station".into(),
             credential: "abc".into(),
+            county_public_key: Some(sealing::PrivateKey::generate().public_key().to_string()),
         };
         s.save(dir.path()).unwrap();
-        assert_eq!(Station::load(dir.path()).unwrap(), Some(s));
+        assert_eq!(Station::load(dir.path()).unwrap(), Some(s.clone()));
+        assert!(s.county_key().is_ok());
+        // An identity from before sealing still loads, but cannot seal.
+        let old = Station {
+            county_public_key: None,
+            ..s
+        };
+        old.save(dir.path()).unwrap();
+        let loaded = Station::load(dir.path()).unwrap().unwrap();
+        assert!(
+            loaded
+                .county_key()
+                .unwrap_err()
+                .message
+                .contains("provision")
+        );
         std::fs::write(path(dir.path()), "county_url = ").unwrap();
         let err = Station::load(dir.path()).unwrap_err();
         assert!(err.message.contains("damaged"), "{}", err.message);

@@ -3,7 +3,9 @@
 //! JSON: `{"counts": {"queued": n, "sending": n, "delivered": n, "decided": n, "ready": n,
 //! "handed_over": n, "returned": n}, "oldest_waiting_secs": n|null, "last_contact":
 //! "<RFC 3339>"|null, "bytes_waiting": n, "total": n, "last_error": "..."|null,
-//! "sending": {"tracking_number", "bytes_acked", "bytes_total"}|null, "version": "x.y.z"}`.
+//! "sending": {"tracking_number", "bytes_acked", "bytes_total"}|null, "health": "ok" |
+//! "storage_full" | "read_only" | "storage_failing" | "database_corrupt",
+//! "version": "x.y.z"}`.
 
 use std::path::Path;
 
@@ -32,6 +34,7 @@ pub fn to_json(st: &Status) -> Value {
             "bytes_acked": p.bytes_acked,
             "bytes_total": p.bytes_total,
         })),
+        "health": st.health.as_str(),
         "version": env!("CARGO_PKG_VERSION"),
     })
 }
@@ -65,6 +68,10 @@ pub fn run(data_dir: &Path, json: bool) -> Result<(), Failure> {
     }
     if let Some(e) = &st.last_error {
         println!("最近的问题 Last problem: {e}");
+    }
+    if st.health != store_and_forward::Health::Ok {
+        let (zh, en) = st.health.message();
+        println!("存储 Storage: {zh} / {en}");
     }
     Ok(())
 }

@@ -117,23 +117,45 @@ pub fn run(
             return Err(Failure::silent(1));
         }
     };
+    let county = match crate::station::Station::load(data_dir)? {
+        Some(station) => station.county_key()?,
+        None => {
+            return Err(Failure::new(format!(
+                "this station is not provisioned yet, so it has no county key to seal the \
+                 application with; nothing was stored (run `kiosk provision FILE`; data \
+                 directory {})",
+                data_dir.display()
+            )));
+        }
+    };
     let people = crate::people::PersonKeys::load_or_create(data_dir)?;
     let person_keys = catalog
         .service(&checked.service)
         .map(|def| people.for_application(def, &checked.fields))
         .unwrap_or_default();
-    let done = outbox.submit(
-        NewApplication {
-            id: uuid::Uuid::now_v7(),
-            service: checked.service,
-            service_version: checked.service_version,
-            fields: checked.fields,
-            masked_name: checked.masked_name,
-            person_keys,
-            scans,
-        },
-        now,
-    )?;
+    let done = outbox
+        .submit(
+            NewApplication {
+                id: uuid::Uuid::now_v7(),
+                service: checked.service,
+                service_version: checked.service_version,
+                fields: checked.fields,
+                masked_name: checked.masked_name,
+                person_keys,
+                scans,
+            },
+            &county,
+            now,
+        )
+        .map_err(|e| match store_and_forward::Health::of_error(&e) {
+            Some(h) => {
+                let (zh, en) = h.message();
+                Failure::new(format!(
+                    "{zh} / {en} (nothing of this application was stored: {e})"
+                ))
+            }
+            None => Failure::from(e),
+        })?;
     // Stored; now the receipt, if asked for. A printer problem is reported, never undoes
     // the submission (exit 0: the application is saved).
     let receipt = print.map(|config| {

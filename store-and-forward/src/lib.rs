@@ -14,11 +14,13 @@
 //! - [`state`] and [`backoff`] are pure: time and randomness are passed in.
 
 pub mod backoff;
+pub mod health;
 pub mod outbox;
 pub mod state;
 pub mod sync;
 pub mod tracking;
 
+pub use health::Health;
 pub use outbox::{NewApplication, NewScan, Outbox, OutboxError, Status, Submitted};
 pub use state::AppState;
 pub use sync::{Link, LinkError, SyncReport};

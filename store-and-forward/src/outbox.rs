@@ -3,7 +3,17 @@
 //! Layout under the data directory:
 //! - `outbox.sqlite3` — WAL, `synchronous=FULL`; tables `applications`, `attachments`,
 //!   `events` (one row per state change) and `sync_state` (cursors, last contact).
-//! - `blobs/<application id>/<attachment name>` — the scans, byte for byte as captured.
+//! - `blobs/<application id>/<attachment name>` — the scans, each sealed to the county's
+//!   public key (`sealing`), as they are uploaded.
+//!
+//! Privacy at rest: [`Outbox::submit`] seals the application's personal part (its fields
+//! and the scans' plaintext SHA-256s, a [`county_api::SealedRecord`]) and every scan to the
+//! county's key before anything is written, once; the sealed bytes are kept until the
+//! county confirms receipt, so every retry sends the same bytes. The station keeps in the
+//! clear only what its screens need: tracking number, service, masked name, state, times,
+//! and keyed hashes of ID numbers (card taps). Once `delivered`, the sealed payload is
+//! deleted (row column and blob directory); [`Outbox::forget_handed_over`] deletes the
+//! index rows a configurable time after hand-over.
 //!
 //! Crash safety of [`Outbox::submit`]: scan files are written and fsynced (files, then their
 //! directory) *before* the transaction that references them commits. A crash before the
@@ -32,6 +42,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
+use crate::health::Health;
 use crate::state::AppState;
 use crate::tracking::tracking_number;
 
@@ -64,6 +75,8 @@ pub enum OutboxError {
     },
     #[error("the local database holds a value it does not understand: {0}")]
     Corrupt(String),
+    #[error("the application could not be sealed: {0}")]
+    Seal(#[from] sealing::SealError),
 }
 
 pub type Result<T, E = OutboxError> = std::result::Result<T, E>;
@@ -117,6 +130,8 @@ pub struct Status {
     pub last_error: Option<String>,
     /// The application being sent now (or interrupted while sending), and how far.
     pub sending: Option<Progress>,
+    /// The storage's health (see [`Outbox::health`]).
+    pub health: Health,
 }
 
 /// Upload progress of one application, from what the county has acknowledged.
@@ -167,13 +182,16 @@ pub struct Outgoing {
     pub service: String,
     pub service_version: u32,
     pub submitted_at: OffsetDateTime,
+    /// Plain fields: only applications stored before sealing (migration 3); else empty.
     pub fields: BTreeMap<String, String>,
+    /// The sealed [`county_api::SealedRecord`], as sealed once at submission.
+    pub sealed_record: Option<Vec<u8>>,
     pub state: AppState,
     pub attempts: u32,
     pub attachments: Vec<OutgoingAttachment>,
 }
 
-/// One stored scan and how much of it the county has acknowledged.
+/// One stored scan as it is uploaded (sealed: `size` and `sha256` are the sealed bytes').
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OutgoingAttachment {
     pub name: String,
@@ -249,7 +267,14 @@ const MIGRATIONS: &[M<'static>] = &[
         expires_at TEXT
     ) STRICT;",
     ),
+    // 3: sealing. New rows keep `fields_json` = '{}' and the sealed record here (NULL once
+    // delivered); `attachments.size`/`sha256` are those of the sealed bytes.
+    M::up("ALTER TABLE applications ADD COLUMN sealed_record BLOB;"),
 ];
+
+/// States in which an application still holds its payload (sealed record and scans):
+/// not yet confirmed by the county (`returned` ones were refused, never received).
+const PAYLOAD_STATES: &str = "('queued', 'sending', 'returned')";
 
 fn migrations() -> Migrations<'static> {
     Migrations::from_slice(MIGRATIONS)
@@ -259,6 +284,8 @@ fn migrations() -> Migrations<'static> {
 pub struct Outbox {
     conn: Connection,
     blobs: PathBuf,
+    /// The storage fault the last submission ran into (cleared by the next that succeeds).
+    fault: Option<Health>,
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {
@@ -299,13 +326,41 @@ impl Outbox {
     /// remove blob directories that no committed application refers to.
     pub fn open(data_dir: &Path) -> Result<Outbox> {
         let blobs = data_dir.join("blobs");
+        let db = data_dir.join("outbox.sqlite3");
+        if crate::health::probe(data_dir) == Health::ReadOnly && db.exists() {
+            return Outbox::open_read_only(&db, blobs);
+        }
         fs::create_dir_all(&blobs).map_err(blob_err(&blobs))?;
         // Safe when the daemon and `kiosk submit` open a fresh directory at the same moment.
-        let conn = sqlite_open::open(&data_dir.join("outbox.sqlite3"), &migrations())?;
-        let mut outbox = Outbox { conn, blobs };
+        let conn = sqlite_open::open(&db, &migrations())?;
+        let mut outbox = Outbox {
+            conn,
+            blobs,
+            fault: None,
+        };
         outbox.remove_orphan_blobs()?;
         outbox.return_damaged(OffsetDateTime::now_utc())?;
         Ok(outbox)
+    }
+
+    /// The storage was remounted read-only (the kernel does that after write errors): keep
+    /// serving what can be read (status, the board, card taps) from the database as it is on
+    /// the card. Every write fails and says read-only; nothing is swept or returned. SQLite
+    /// cannot open a WAL database read-only without its shared-memory file, so it is opened
+    /// `immutable` (transactions still only in a leftover WAL are not shown; they are kept).
+    fn open_read_only(db: &Path, blobs: PathBuf) -> Result<Outbox> {
+        use rusqlite::OpenFlags;
+        let uri = format!("file:{}?immutable=1", db.display());
+        let conn = Connection::open_with_flags(
+            uri,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
+        )?;
+        tracing::error!("the storage is read-only: serving what is stored, refusing new work");
+        Ok(Outbox {
+            conn,
+            blobs,
+            fault: Some(Health::ReadOnly),
+        })
     }
 
     /// The other half of the start-up reconciliation: an application still to be sent whose
@@ -362,8 +417,12 @@ impl Outbox {
             tracing::debug!("a submission is in flight; the orphan sweep waits for the next open");
             return Ok(());
         };
+        // Scans are kept only while the application holds its payload; a directory of one
+        // the county has confirmed is what a crash right after delivery leaves behind.
         let known: HashSet<String> = {
-            let mut stmt = self.conn.prepare("SELECT id FROM applications")?;
+            let mut stmt = self.conn.prepare(&format!(
+                "SELECT id FROM applications WHERE state IN {PAYLOAD_STATES}"
+            ))?;
             stmt.query_map([], |r| r.get::<_, String>(0))?
                 .collect::<rusqlite::Result<_>>()?
         };
@@ -371,7 +430,7 @@ impl Outbox {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if !known.contains(&name) {
-                tracing::warn!(dir = %name, "removing scans of an application that was never committed");
+                tracing::warn!(dir = %name, "removing scans of an application never committed or already delivered");
                 let path = entry.path();
                 fs::remove_dir_all(&path).map_err(blob_err(&path))?;
             }
@@ -384,9 +443,47 @@ impl Outbox {
         self.blobs.join(id.to_string()).join(name)
     }
 
-    /// Store an application and all its scans durably, in one step. When this returns `Ok`,
-    /// a power cut cannot lose it; when it returns `Err`, nothing of it was stored.
-    pub fn submit(&mut self, app: NewApplication, now: OffsetDateTime) -> Result<Submitted> {
+    /// Store an application and all its scans durably, in one step, sealed to the county's
+    /// public key `county`. When this returns `Ok`, a power cut cannot lose it; when it
+    /// returns `Err`, nothing of it was stored.
+    ///
+    /// A failure that is a storage fault (full, read-only, damaged) is remembered for
+    /// [`Outbox::health`]; [`Health::of_error`] gives the operator's sentence.
+    pub fn submit(
+        &mut self,
+        app: NewApplication,
+        county: &sealing::PublicKey,
+        now: OffsetDateTime,
+    ) -> Result<Submitted> {
+        let result = self.submit_inner(app, county, now);
+        match &result {
+            Ok(_) => self.fault = None,
+            Err(e) => {
+                if let Some(h) = Health::of_error(e) {
+                    // The caller reports the error (screen log, CLI sentence); this is for debugging.
+                    tracing::debug!(health = h.as_str(), error = %e, "the outbox cannot store");
+                    self.fault = Some(h);
+                }
+            }
+        }
+        result
+    }
+
+    /// The storage's health now: the fault the last submission met, or what the file
+    /// system under the data directory shows (read-only, nearly full).
+    pub fn health(&self) -> Health {
+        let dir = self.blobs.parent().unwrap_or(&self.blobs);
+        self.fault
+            .unwrap_or(Health::Ok)
+            .worst(crate::health::probe(dir))
+    }
+
+    fn submit_inner(
+        &mut self,
+        app: NewApplication,
+        county: &sealing::PublicKey,
+        now: OffsetDateTime,
+    ) -> Result<Submitted> {
         let mut seen = HashSet::new();
         for scan in &app.scans {
             if !county_api::is_valid_attachment_name(&scan.name) {
@@ -396,6 +493,8 @@ impl Outbox {
                 return Err(OutboxError::DuplicateName(scan.name.clone()));
             }
         }
+        // Sealed once, here: every retry later sends these same bytes.
+        let sealed = Sealed::new(&app, county)?;
         // Held until this function returns (committed or cleaned up): see `blob_lock`.
         let _writing = blob_lock(&self.blobs, FlockOperation::LockShared)?;
         let exists: bool = self.conn.query_row(
@@ -408,16 +507,12 @@ impl Outbox {
         if exists || dir.exists() {
             return Err(OutboxError::AlreadyExists(app.id));
         }
-        let written = write_blobs(&dir, &self.blobs, &app.scans);
-        let hashes = match written {
-            Ok(h) => h,
-            Err(e) => {
-                let _ = fs::remove_dir_all(&dir);
-                return Err(e);
-            }
-        };
+        if let Err(e) = write_blobs(&dir, &self.blobs, &app.scans, &sealed.scans) {
+            let _ = fs::remove_dir_all(&dir);
+            return Err(e);
+        }
         let tracking = tracking_number(&app.id, now.date());
-        match self.insert(&app, &tracking, &hashes, now) {
+        match self.insert(&app, &sealed, &tracking, now) {
             Ok(()) => Ok(Submitted {
                 id: app.id,
                 tracking_number: tracking,
@@ -432,30 +527,28 @@ impl Outbox {
     fn insert(
         &mut self,
         app: &NewApplication,
+        sealed: &Sealed,
         tracking: &str,
-        hashes: &[String],
         now: OffsetDateTime,
     ) -> Result<()> {
-        let fields = serde_json::to_string(&app.fields)
-            .map_err(|e| OutboxError::Corrupt(format!("fields: {e}")))?;
         let at = rfc3339(now);
         let tx = self.conn.transaction()?;
         tx.execute(
             "INSERT INTO applications (id, tracking_number, service, service_version,
-                submitted_at, fields_json, masked_name, state, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?5)",
+                submitted_at, fields_json, masked_name, state, updated_at, sealed_record)
+             VALUES (?1, ?2, ?3, ?4, ?5, '{}', ?6, ?7, ?5, ?8)",
             params![
                 app.id.to_string(),
                 tracking,
                 app.service,
                 app.service_version,
                 at,
-                fields,
                 app.masked_name,
-                AppState::Queued.as_str()
+                AppState::Queued.as_str(),
+                sealed.record
             ],
         )?;
-        for (scan, sha) in app.scans.iter().zip(hashes) {
+        for (scan, bytes) in app.scans.iter().zip(&sealed.scans) {
             tx.execute(
                 "INSERT INTO attachments (application_id, name, scan, content_type, size, sha256)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -464,8 +557,8 @@ impl Outbox {
                     scan.name,
                     scan.scan,
                     scan.content_type,
-                    scan.bytes.len() as i64,
-                    sha
+                    bytes.len() as i64,
+                    hex::encode(Sha256::digest(bytes))
                 ],
             )?;
         }
@@ -544,6 +637,7 @@ impl Outbox {
             bytes_waiting: bytes_waiting.max(0) as u64,
             last_error: self.get_state("last_error")?,
             sending,
+            health: self.health(),
         })
     }
 
@@ -606,25 +700,33 @@ impl Outbox {
             .conn
             .query_row(
                 "SELECT tracking_number, service, service_version, submitted_at, fields_json,
-                        state, attempts
+                        state, attempts, sealed_record
                  FROM applications WHERE id = ?1",
                 [id.to_string()],
                 |r| {
                     Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, u32>(2)?,
-                        r.get::<_, String>(3)?,
+                        (
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, u32>(2)?,
+                            r.get::<_, String>(3)?,
+                        ),
                         r.get::<_, String>(4)?,
                         r.get::<_, String>(5)?,
                         r.get::<_, u32>(6)?,
+                        r.get::<_, Option<Vec<u8>>>(7)?,
                     ))
                 },
             )
             .optional()?
             .ok_or(OutboxError::NotFound(*id))?;
-        let (tracking_number, service, service_version, submitted_at, fields, state, attempts) =
-            row;
+        let (
+            (tracking_number, service, service_version, submitted_at),
+            fields,
+            state,
+            attempts,
+            sealed_record,
+        ) = row;
         let fields = serde_json::from_str(&fields)
             .map_err(|e| OutboxError::Corrupt(format!("fields of {id}: {e}")))?;
         let mut stmt = self.conn.prepare(
@@ -660,6 +762,7 @@ impl Outbox {
             service_version,
             submitted_at: parse_time(&submitted_at)?,
             fields,
+            sealed_record,
             state: parse_state(&state)?,
             attempts,
             attachments,
@@ -691,8 +794,70 @@ impl Outbox {
             params![id.to_string(), to.as_str(), at],
         )?;
         event(&tx, id, Some(from), to, &at, detail)?;
+        let dropped = drop_payload(&tx, id, to)?;
         tx.commit()?;
+        if dropped {
+            self.remove_payload_files(id);
+        }
         Ok(())
+    }
+
+    /// The sealed scans of an application the county has confirmed: deleted after the commit
+    /// that dropped its sealed record. A failure here (or a power cut) leaves a directory that
+    /// the orphan sweep of the next [`Outbox::open`] removes.
+    fn remove_payload_files(&self, id: &Uuid) {
+        let dir = self.blobs.join(id.to_string());
+        match fs::remove_dir_all(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::warn!(application = %id, error = %e, "delivered scans not deleted yet; the next start removes them");
+            }
+        }
+    }
+
+    /// Retention of the index: delete every trace (row, scans' rows, card-tap keys, events)
+    /// of applications handed over at least `keep` before `now` whose hand-over the county
+    /// has acknowledged. Returns how many were deleted.
+    pub fn forget_handed_over(&mut self, now: OffsetDateTime, keep: time::Duration) -> Result<u32> {
+        let tx = self.conn.transaction()?;
+        let rows = {
+            let mut stmt = tx.prepare(
+                "SELECT id, handed_over_at FROM applications
+                 WHERE state = 'handed_over' AND handover_sent = 1",
+            )?;
+            stmt.query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+        };
+        let mut forgotten = 0;
+        for (id, at) in rows {
+            // An unreadable time keeps the row: better kept too long than lost early.
+            let Some(at) = at.and_then(|a| OffsetDateTime::parse(&a, &Rfc3339).ok()) else {
+                continue;
+            };
+            if at + keep > now {
+                continue;
+            }
+            for table in ["attachments", "people"] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE application_id = ?1"),
+                    [&id],
+                )?;
+            }
+            tx.execute("DELETE FROM events WHERE application_id = ?1", [&id])?;
+            tx.execute("DELETE FROM applications WHERE id = ?1", [&id])?;
+            forgotten += 1;
+        }
+        tx.commit()?;
+        if forgotten > 0 {
+            tracing::info!(
+                forgotten,
+                "applications handed over long ago removed from the index"
+            );
+        }
+        Ok(forgotten)
     }
 
     /// Record a county decision: `outcome` is `approved`, `rejected` or `more_papers` (state
@@ -728,7 +893,11 @@ impl Outbox {
             params![id.to_string(), to.as_str(), at, outcome, reason],
         )?;
         event(&tx, id, Some(from), to, &at, Some(outcome))?;
+        let dropped = drop_payload(&tx, id, to)?;
         tx.commit()?;
+        if dropped {
+            self.remove_payload_files(id);
+        }
         Ok(())
     }
 
@@ -1041,6 +1210,22 @@ impl Outbox {
     }
 }
 
+/// Drop the sealed record of an application moving to `to` when `to` is past the county's
+/// confirmation of receipt. Returns whether the caller must delete its scan files too.
+fn drop_payload(tx: &Transaction<'_>, id: &Uuid, to: AppState) -> Result<bool> {
+    if matches!(
+        to,
+        AppState::Queued | AppState::Sending | AppState::Returned
+    ) {
+        return Ok(false);
+    }
+    tx.execute(
+        "UPDATE applications SET sealed_record = NULL, fields_json = '{}' WHERE id = ?1",
+        [id.to_string()],
+    )?;
+    Ok(true)
+}
+
 fn current_state(tx: &Transaction<'_>, id: &Uuid) -> Result<AppState> {
     let s: String = tx
         .query_row(
@@ -1098,20 +1283,52 @@ fn blob_lock(blobs: &Path, op: FlockOperation) -> Result<Option<File>> {
     }
 }
 
-/// Write every scan into `dir` and make them durable; returns their SHA-256 (hex).
-fn write_blobs(dir: &Path, parent: &Path, scans: &[NewScan]) -> Result<Vec<String>> {
+/// What [`Outbox::submit`] stores of an application's personal data: the sealed record and
+/// each scan sealed on its own (same order as the scans).
+struct Sealed {
+    record: Vec<u8>,
+    scans: Vec<Vec<u8>>,
+}
+
+impl Sealed {
+    fn new(app: &NewApplication, county: &sealing::PublicKey) -> Result<Sealed> {
+        let id = app.id.to_string();
+        let record = county_api::SealedRecord {
+            fields: app.fields.clone(),
+            attachments: app
+                .scans
+                .iter()
+                .map(|s| county_api::PlainDigest {
+                    name: s.name.clone(),
+                    size: s.bytes.len() as u64,
+                    sha256: hex::encode(Sha256::digest(&s.bytes)),
+                })
+                .collect(),
+        };
+        let json = serde_json::to_vec(&record)
+            .map_err(|e| OutboxError::Corrupt(format!("sealed record: {e}")))?;
+        let record = sealing::seal(county, &sealing::record_context(&id), &json)?;
+        let scans = app
+            .scans
+            .iter()
+            .map(|s| sealing::seal(county, &sealing::scan_context(&id, &s.name), &s.bytes))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Sealed { record, scans })
+    }
+}
+
+/// Write every sealed scan into `dir` and make them durable.
+fn write_blobs(dir: &Path, parent: &Path, scans: &[NewScan], sealed: &[Vec<u8>]) -> Result<()> {
     fs::create_dir(dir).map_err(blob_err(dir))?;
-    let mut hashes = Vec::with_capacity(scans.len());
-    for scan in scans {
+    for (scan, bytes) in scans.iter().zip(sealed) {
         let path = dir.join(&scan.name);
         let mut f = File::create(&path).map_err(blob_err(&path))?;
-        f.write_all(&scan.bytes).map_err(blob_err(&path))?;
+        f.write_all(bytes).map_err(blob_err(&path))?;
         f.sync_all().map_err(blob_err(&path))?;
-        hashes.push(hex::encode(Sha256::digest(&scan.bytes)));
     }
     sync_dir(dir).map_err(blob_err(dir))?;
     sync_dir(parent).map_err(blob_err(parent))?;
-    Ok(hashes)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -1120,6 +1337,29 @@ mod tests {
     use time::macros::datetime;
 
     const NOW: OffsetDateTime = datetime!(2026-11-25 08:00 UTC);
+
+    /// The county's key pair of these tests.
+    fn county_key() -> &'static sealing::PrivateKey {
+        static KEY: std::sync::OnceLock<sealing::PrivateKey> = std::sync::OnceLock::new();
+        KEY.get_or_init(sealing::PrivateKey::generate)
+    }
+
+    fn county() -> sealing::PublicKey {
+        county_key().public_key()
+    }
+
+    /// What the county reads from a stored scan.
+    fn open_scan(id: &Uuid, att: &OutgoingAttachment) -> Vec<u8> {
+        let sealed = fs::read(&att.path).unwrap();
+        assert_eq!(sealed.len() as u64, att.size);
+        assert_eq!(hex::encode(Sha256::digest(&sealed)), att.sha256);
+        sealing::open(
+            county_key(),
+            &sealing::scan_context(&id.to_string(), &att.name),
+            &sealed,
+        )
+        .unwrap()
+    }
 
     fn sample(name: &str) -> NewApplication {
         NewApplication {
@@ -1188,25 +1428,34 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut ob = Outbox::open(dir.path()).unwrap();
         let app = sample("张三");
-        let done = ob.submit(app.clone(), NOW).unwrap();
+        let done = ob.submit(app.clone(), &county(), NOW).unwrap();
         assert_eq!(done.id, app.id);
         let out = ob.outgoing(&app.id).unwrap();
         assert_eq!(out.state, AppState::Queued);
-        assert_eq!(out.fields, app.fields);
-        assert_eq!(out.attachments.len(), 2);
+        assert!(out.fields.is_empty(), "no plain fields are kept");
+        let record = sealing::open(
+            county_key(),
+            &sealing::record_context(&app.id.to_string()),
+            out.sealed_record.as_deref().unwrap(),
+        )
+        .unwrap();
+        let record: county_api::SealedRecord = serde_json::from_slice(&record).unwrap();
+        assert_eq!(record.fields, app.fields);
         assert_eq!(
-            fs::read(&out.attachments[0].path).unwrap(),
-            b"\xff\xd8photo"
-        );
-        assert_eq!(
-            out.attachments[1].sha256,
+            record.attachments[1].sha256,
             hex::encode(Sha256::digest(vec![7u8; 1000]))
         );
+        assert_eq!(out.attachments.len(), 2);
+        assert_eq!(open_scan(&app.id, &out.attachments[0]), b"\xff\xd8photo");
+        assert_eq!(open_scan(&app.id, &out.attachments[1]), vec![7u8; 1000]);
+        // Sealed once: what is sent later is what was stored now.
+        assert_eq!(ob.outgoing(&app.id).unwrap(), out);
+        let sealed = 1007 + 2 * sealing::OVERHEAD;
         let st = ob.status(NOW + time::Duration::seconds(90)).unwrap();
         assert_eq!(st.counts[&AppState::Queued], 1);
         assert_eq!(st.counts[&AppState::Delivered], 0);
         assert_eq!(st.oldest_waiting_secs, Some(90));
-        assert_eq!(st.bytes_waiting, 1007);
+        assert_eq!(st.bytes_waiting, sealed);
         assert_eq!(st.last_contact, None);
         assert_eq!(st.sending, None);
         ob.transition(&app.id, AppState::Sending, None, NOW)
@@ -1215,9 +1464,185 @@ mod tests {
             .unwrap();
         let st = ob.status(NOW).unwrap();
         let p = st.sending.unwrap();
-        assert_eq!((p.bytes_acked, p.bytes_total), (600, 1007));
+        assert_eq!((p.bytes_acked, p.bytes_total), (600, sealed));
         assert_eq!(p.tracking_number, done.tracking_number);
-        assert_eq!(st.bytes_waiting, 407);
+        assert_eq!(st.bytes_waiting, sealed - 600);
+    }
+
+    /// Every file of the outbox (database, WAL, blobs), for the stolen-card checks.
+    fn all_bytes(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    out.push((p.clone(), fs::read(&p).unwrap()));
+                }
+            }
+        }
+        out
+    }
+
+    fn leaks(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+        all_bytes(dir)
+            .into_iter()
+            .filter(|(_, bytes)| bytes.windows(needle.len()).any(|w| w == needle))
+            .map(|(p, _)| p)
+            .collect()
+    }
+
+    /// A stolen SD card: after a submission, nothing on it holds the applicant's name, ID
+    /// number or scans; the screens' data (tracking number, masked name) is still there.
+    #[test]
+    fn a_stolen_card_shows_no_personal_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ob = Outbox::open(dir.path()).unwrap();
+        let mut app = sample("欧阳德华");
+        app.fields
+            .insert("applicant.id_number".into(), "53262719500312003X".into());
+        app.fields.insert(
+            "applicant.address".into(),
+            "云南省文山州广南县坝美村".into(),
+        );
+        let scan: Vec<u8> = (0..50_000u32).map(|i| (i * 7919 % 251) as u8).collect();
+        app.scans[1].bytes = scan.clone();
+        // (The samples' fake person keys spell the name; a real one is an HMAC.)
+        let person_key = "5e1f".repeat(16);
+        app.person_keys = vec![person_key.clone()];
+        let done = ob.submit(app.clone(), &county(), NOW).unwrap();
+        // Also through a state change and a reopen (WAL checkpoint, events).
+        ob.transition(&app.id, AppState::Sending, None, NOW)
+            .unwrap();
+        drop(ob);
+        let ob = Outbox::open(dir.path()).unwrap();
+        for needle in [
+            "欧阳德华".as_bytes(),
+            b"53262719500312003X",
+            "坝美村".as_bytes(),
+            &scan[1000..1032],
+            b"\xff\xd8photo",
+        ] {
+            assert_eq!(
+                leaks(dir.path(), needle),
+                Vec::<PathBuf>::new(),
+                "{:?} found on the card",
+                String::from_utf8_lossy(needle)
+            );
+        }
+        // What the screens need is there, in the clear.
+        assert!(!leaks(dir.path(), done.tracking_number.as_bytes()).is_empty());
+        assert!(!leaks(dir.path(), "张*".as_bytes()).is_empty());
+        assert_eq!(ob.for_person(&person_key).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn the_payload_is_deleted_once_delivered_and_the_index_after_hand_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ob = Outbox::open(dir.path()).unwrap();
+        let id = ob.submit(sample("甲"), &county(), NOW).unwrap().id;
+        let kept = ob.submit(sample("乙"), &county(), NOW).unwrap().id;
+        ob.transition(&id, AppState::Sending, None, NOW).unwrap();
+        assert!(ob.blob_path(&id, "photo.jpg").exists());
+        ob.transition(&id, AppState::Delivered, None, NOW).unwrap();
+        assert!(!dir.path().join("blobs").join(id.to_string()).exists());
+        assert_eq!(ob.outgoing(&id).unwrap().sealed_record, None);
+        assert!(ob.outgoing(&kept).unwrap().sealed_record.is_some());
+        assert!(ob.blob_path(&kept, "photo.jpg").exists());
+
+        // A crash between the commit and the deletion leaves the directory: the next open
+        // removes it, and does not take the delivered application for a damaged one.
+        fs::create_dir_all(dir.path().join("blobs").join(id.to_string())).unwrap();
+        fs::write(ob.blob_path(&id, "photo.jpg"), b"sealed leftovers").unwrap();
+        drop(ob);
+        let mut ob = Outbox::open(dir.path()).unwrap();
+        assert!(!dir.path().join("blobs").join(id.to_string()).exists());
+        assert!(ob.blob_path(&kept, "photo.jpg").exists());
+        assert_eq!(ob.summary(&id).unwrap().state, AppState::Delivered);
+        assert_eq!(ob.return_damaged(NOW).unwrap(), 0);
+
+        // The index row stays until `keep` after a hand-over the county acknowledged.
+        let keep = time::Duration::days(30);
+        ob.apply_decision(&id, "approved", None, NOW).unwrap();
+        ob.apply_decision(&id, "ready", None, NOW).unwrap();
+        let handed = NOW + time::Duration::days(2);
+        ob.record_handover(&id, handed).unwrap();
+        let much_later = handed + time::Duration::days(365);
+        assert_eq!(
+            ob.forget_handed_over(much_later, keep).unwrap(),
+            0,
+            "not acknowledged yet"
+        );
+        ob.mark_handover_sent(&id).unwrap();
+        let tracking = ob.summary(&id).unwrap().tracking_number;
+        assert_eq!(
+            ob.forget_handed_over(handed + keep - time::Duration::seconds(1), keep)
+                .unwrap(),
+            0
+        );
+        assert_eq!(ob.for_person("key-of-甲").unwrap().len(), 1);
+        assert_eq!(ob.forget_handed_over(handed + keep, keep).unwrap(), 1);
+        assert!(matches!(ob.summary(&id), Err(OutboxError::NotFound(_))));
+        assert_eq!(ob.by_tracking(&tracking).unwrap(), None);
+        assert!(ob.for_person("key-of-甲").unwrap().is_empty());
+        assert!(ob.events(&id).unwrap().is_empty());
+        assert_eq!(ob.summary(&kept).unwrap().state, AppState::Queued);
+        assert_eq!(ob.status(NOW).unwrap().counts[&AppState::HandedOver], 0);
+    }
+
+    /// A corrupt database page: the outbox refuses to open with a fault the operator is
+    /// told about, and deletes nothing (the orphan sweep must not take every scan for an
+    /// orphan because it cannot read the table).
+    #[test]
+    fn a_corrupt_database_page_is_reported_and_no_scan_is_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let ids: Vec<Uuid> = {
+            let mut ob = Outbox::open(dir.path()).unwrap();
+            (0..30)
+                .map(|i| {
+                    ob.submit(sample(&format!("甲{i}")), &county(), NOW)
+                        .unwrap()
+                        .id
+                })
+                .collect()
+        };
+        let db = dir.path().join("outbox.sqlite3");
+        assert!(
+            !dir.path().join("outbox.sqlite3-wal").exists()
+                || fs::metadata(dir.path().join("outbox.sqlite3-wal"))
+                    .unwrap()
+                    .len()
+                    == 0
+        );
+        let mut bytes = fs::read(&db).unwrap();
+        let page = 4096;
+        assert!(bytes.len() > 3 * page, "{} bytes", bytes.len());
+        // Keep page 1 (header and schema); scribble over every other page's header.
+        for p in (page..bytes.len()).step_by(page) {
+            bytes[p..p + 64].copy_from_slice(&[0xA5; 64]);
+        }
+        fs::write(&db, &bytes).unwrap();
+        let err = match Outbox::open(dir.path()) {
+            Err(e) => e,
+            Ok(ob) => ob.status(NOW).map(|_| ()).unwrap_err(),
+        };
+        assert_eq!(
+            Health::of_error(&err),
+            Some(Health::DatabaseCorrupt),
+            "{err}"
+        );
+        for id in &ids {
+            assert!(
+                dir.path()
+                    .join("blobs")
+                    .join(id.to_string())
+                    .join("photo.jpg")
+                    .exists(),
+                "the scans of {id} were deleted"
+            );
+        }
     }
 
     #[test]
@@ -1227,22 +1652,22 @@ mod tests {
         let mut app = sample("李四");
         app.scans[1].name = "photo.jpg".into();
         assert!(matches!(
-            ob.submit(app.clone(), NOW),
+            ob.submit(app.clone(), &county(), NOW),
             Err(OutboxError::DuplicateName(_))
         ));
         app.scans[1].name = "../escape".into();
         assert!(matches!(
-            ob.submit(app.clone(), NOW),
+            ob.submit(app.clone(), &county(), NOW),
             Err(OutboxError::BadName(_))
         ));
         // The same id twice: the second insert fails and must not delete the first's scans.
         let ok = sample("王五");
-        ob.submit(ok.clone(), NOW).unwrap();
+        ob.submit(ok.clone(), &county(), NOW).unwrap();
         let mut dup = sample("王五");
         dup.id = ok.id;
         dup.scans.truncate(1);
         assert!(matches!(
-            ob.submit(dup, NOW),
+            ob.submit(dup, &county(), NOW),
             Err(OutboxError::AlreadyExists(_))
         ));
         assert_eq!(ob.status(NOW).unwrap().counts[&AppState::Queued], 1);
@@ -1254,7 +1679,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let kept = {
             let mut ob = Outbox::open(dir.path()).unwrap();
-            ob.submit(sample("甲"), NOW).unwrap().id
+            ob.submit(sample("甲"), &county(), NOW).unwrap().id
         };
         // What a power cut between writing the scans and the commit leaves behind.
         let orphan = dir.path().join("blobs").join(Uuid::now_v7().to_string());
@@ -1271,8 +1696,8 @@ mod tests {
         let (hurt, fine) = {
             let mut ob = Outbox::open(dir.path()).unwrap();
             (
-                ob.submit(sample("甲"), NOW).unwrap().id,
-                ob.submit(sample("乙"), NOW).unwrap().id,
+                ob.submit(sample("甲"), &county(), NOW).unwrap().id,
+                ob.submit(sample("乙"), &county(), NOW).unwrap().id,
             )
         };
         let path = dir
@@ -1293,7 +1718,7 @@ mod tests {
     fn transitions_are_logged_and_checked() {
         let dir = tempfile::tempdir().unwrap();
         let mut ob = Outbox::open(dir.path()).unwrap();
-        let id = ob.submit(sample("甲"), NOW).unwrap().id;
+        let id = ob.submit(sample("甲"), &county(), NOW).unwrap().id;
         ob.transition(&id, AppState::Sending, None, NOW).unwrap();
         ob.transition(&id, AppState::Sending, None, NOW).unwrap();
         assert!(matches!(
@@ -1316,8 +1741,8 @@ mod tests {
     fn a_card_tap_finds_only_that_persons_applications_and_hand_over_is_queued_once() {
         let dir = tempfile::tempdir().unwrap();
         let mut ob = Outbox::open(dir.path()).unwrap();
-        let mine = ob.submit(sample("甲"), NOW).unwrap().id;
-        let _other = ob.submit(sample("乙"), NOW).unwrap().id;
+        let mine = ob.submit(sample("甲"), &county(), NOW).unwrap().id;
+        let _other = ob.submit(sample("乙"), &county(), NOW).unwrap().id;
         let found: Vec<Uuid> = ob
             .for_person("key-of-甲")
             .unwrap()
@@ -1397,7 +1822,9 @@ mod tests {
                 }
             });
             let mut ob = Outbox::open(dir.path()).unwrap();
-            let results: Vec<_> = (0..40).map(|_| ob.submit(sample("甲"), NOW)).collect();
+            let results: Vec<_> = (0..40)
+                .map(|_| ob.submit(sample("甲"), &county(), NOW))
+                .collect();
             stop.store(true, Ordering::SeqCst);
             for r in results {
                 r.unwrap();
@@ -1416,7 +1843,7 @@ mod tests {
     fn backoff_hides_an_application_until_its_time() {
         let dir = tempfile::tempdir().unwrap();
         let mut ob = Outbox::open(dir.path()).unwrap();
-        let id = ob.submit(sample("甲"), NOW).unwrap().id;
+        let id = ob.submit(sample("甲"), &county(), NOW).unwrap().id;
         assert_eq!(ob.next_due(NOW).unwrap().map(|o| o.id), Some(id));
         let later = NOW + time::Duration::seconds(30);
         assert_eq!(

@@ -1,8 +1,9 @@
 //! The sync engine: forwards the outbox to the county and brings decisions back.
 //!
 //! One round ([`Link::sync_once`]):
-//! 1. For each application that is due (oldest first): `PUT` the small record first, so the
-//!    county sees it early; then upload each scan in chunks, starting at the offset the
+//! 1. For each application that is due (oldest first): `PUT` the small record first (its
+//!    personal part sealed to the county's key), so the county sees it early; then upload
+//!    each scan (sealed) in chunks, starting at the offset the
 //!    county reports (so an interrupted upload resumes, never restarts); when the county says
 //!    the application is complete, mark it `delivered`.
 //! 2. Forward hand-overs recorded at the counter.
@@ -421,6 +422,8 @@ impl Link {
                     sha256: a.sha256.clone(),
                 })
                 .collect(),
+            // Sealed once at submission; the very same bytes on every retry.
+            sealed: app.sealed_record.as_deref().map(hex::encode),
         };
         let resp = self
             .request(Method::PUT, &paths::application(&app.id))

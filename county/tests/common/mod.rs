@@ -70,6 +70,7 @@ impl Server {
         Station {
             id: enrolled.station_id,
             credential: enrolled.credential,
+            county_key: provisioning.county_public_key,
             base: self.base.clone(),
             http,
         }
@@ -99,6 +100,8 @@ impl Drop for Server {
 pub struct Station {
     pub id: String,
     pub credential: String,
+    /// The county's public key from the provisioning file.
+    pub county_key: String,
     pub base: String,
     pub http: reqwest::Client,
 }
@@ -169,6 +172,7 @@ pub fn application(files: &[(&str, &[u8])]) -> SubmitApplication {
                 sha256: sha256_hex(bytes),
             })
             .collect(),
+        sealed: None,
     }
 }
 
