@@ -299,6 +299,7 @@ fn main() {
             .block_on(store_and_forward::sync::enrol(&prov))
             .expect("enrol submitter")
             .credential;
+        let key: sealing::PublicKey = prov.county_public_key.parse().expect("county key");
         let outbox = Arc::new(Mutex::new(Outbox::open(&dir).expect("outbox")));
         let link = Link::new(&base, &cred);
         let (fields, scans) = (fields.clone(), scans.clone());
@@ -316,7 +317,11 @@ fn main() {
                 };
                 let t = Instant::now();
                 let now = time::OffsetDateTime::now_utc();
-                outbox.lock().unwrap().submit(app, now).expect("submit");
+                outbox
+                    .lock()
+                    .unwrap()
+                    .submit(app, &key, now)
+                    .expect("submit");
                 let report = link.sync_once(&outbox).await.expect("sync");
                 assert_eq!(report.delivered, 1, "{report:?}");
                 times.lock().unwrap().push(t.elapsed());

@@ -38,8 +38,8 @@ use uuid::Uuid;
 mod error;
 mod files;
 mod http;
-mod review;
 mod keys;
+mod review;
 mod store;
 pub mod tls;
 

@@ -8,7 +8,8 @@
 //! - backlog: off when nothing waits to be sent; steady while applications wait; blinking
 //!   when the oldest has waited more than a day (the technician should look at the link, or
 //!   export to a USB stick).
-//! - fault: blinking while a device is missing (the card reader) or the outbox cannot be
+//! - fault: steady while the storage is full, read-only, failing or damaged (the outbox's
+//!   health); blinking while a device is missing (the card reader) or the outbox cannot be
 //!   read; off otherwise.
 //!
 //! The buzzer: a short beep on every card read, a long one on an error at the counter.
@@ -20,7 +21,7 @@ use std::time::Duration;
 
 use printer::Status as PrinterStatus;
 use signals::{Event, Output, Pattern};
-use store_and_forward::{AppState, Status};
+use store_and_forward::{AppState, Health, Status};
 use time::OffsetDateTime;
 
 /// What every receipt tells the villager to bring at pick-up.
@@ -156,7 +157,10 @@ pub fn patterns(status: Option<&Status>, device_fault: bool) -> [(Output, Patter
         Some(secs) if secs > LONG_WAIT_SECS => Pattern::Blink,
         _ => Pattern::Steady,
     };
-    let fault = if device_fault {
+    // Storage trouble is steady (it needs the technician); a missing device blinks.
+    let fault = if st.health != Health::Ok {
+        Pattern::Steady
+    } else if device_fault {
         Pattern::Blink
     } else {
         Pattern::Off
@@ -218,6 +222,7 @@ mod tests {
             bytes_waiting: 0,
             last_error: error.then(|| "the county is unreachable".to_string()),
             sending: None,
+            health: Health::Ok,
         }
     }
 
@@ -243,5 +248,12 @@ mod tests {
 
         let unreadable = patterns(None, false);
         assert_eq!(of(unreadable, Output::Fault), Pattern::Blink);
+
+        let mut full = status(1, Some(60), true, false);
+        full.health = Health::StorageFull;
+        assert_eq!(
+            of(patterns(Some(&full), true), Output::Fault),
+            Pattern::Steady
+        );
     }
 }

@@ -1392,7 +1392,8 @@ mod tests {
         {
             let mut ob = Outbox::open(dir.path()).unwrap();
             for i in 0..60 {
-                ob.submit(sample(&format!("村民{i}")), NOW).unwrap();
+                ob.submit(sample(&format!("村民{i}")), &county(), NOW)
+                    .unwrap();
             }
             assert_eq!(ob.integrity_problems().unwrap(), Vec::<String>::new());
         }
