@@ -223,11 +223,11 @@ fn main() {
                     .expect("add station")
             })
             .collect();
-        let provs = Arc::new(provs);
         let mut out = Vec::with_capacity(stations_n);
         for chunk in provs.chunks(64) {
             let mut set = tokio::task::JoinSet::new();
-            for p in chunk.iter().cloned() {
+            for p in chunk {
+                let p = p.clone();
                 set.spawn(async move { store_and_forward::sync::enrol(&p).await });
             }
             while let Some(r) = set.join_next().await {
