@@ -134,11 +134,11 @@ impl Scanner for Sane {
             .line(&line)
         {
             Some(Step::Event(e)) => on_event(e),
-            Some(Step::PageFile(path)) => match std::fs::read(&path) {
+            Some(Step::PageFile(number, path)) => match std::fs::read(&path) {
                 Ok(pnm) => {
                     let _ = std::fs::remove_file(&path);
                     on_event(Event::Page(RawPage {
-                        number: tracker.page,
+                        number,
                         pnm,
                         dpi: settings.dpi,
                     }));
@@ -146,8 +146,7 @@ impl Scanner for Sane {
                 }
                 Err(e) => {
                     failure.get_or_insert(Error::Failed(format!(
-                        "page {} cannot be read back: {e}",
-                        tracker.page
+                        "page {number} cannot be read back: {e}"
                     )));
                 }
             },
@@ -452,7 +451,8 @@ struct Tracker {
 
 enum Step {
     Event(Event),
-    PageFile(PathBuf),
+    /// Page `n` is complete in this file.
+    PageFile(u32, PathBuf),
 }
 
 impl Tracker {
@@ -472,11 +472,17 @@ impl Tracker {
                     None
                 }
             }
+            // stdout and stderr are separate pipes: "Scanning page 2" may arrive before
+            // page 1's file name, so the number comes from the name (`p%d.pnm`).
             Line::Out(t) if t.ends_with(".pnm") => {
-                if self.page == 0 {
-                    self.page = 1;
-                }
-                Some(Step::PageFile(PathBuf::from(t)))
+                let path = PathBuf::from(t);
+                let number = path
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .and_then(|s| s.strip_prefix('p'))
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(self.page.max(1));
+                Some(Step::PageFile(number, path))
             }
             Line::Out(_) => None,
         }
@@ -664,13 +670,13 @@ Options specific to device `test:0':
             Line::Err("Scanning page 1".into()),
             Line::Err("Progress: 1.8%".into()),
             Line::Err("Progress: 100.0%".into()),
-            Line::Out("/tmp/x/p1.pnm".into()),
             Line::Err("Scanned page 1. (scanner status = 5)".into()),
             Line::Err("Scanning page 2".into()),
+            Line::Out("/tmp/x/p1.pnm".into()),
         ] {
             match t.line(&l) {
                 Some(Step::Event(e)) => seen.push(format!("{e:?}")),
-                Some(Step::PageFile(p)) => seen.push(format!("file {}", p.display())),
+                Some(Step::PageFile(n, p)) => seen.push(format!("file {n} {}", p.display())),
                 None => {}
             }
         }
@@ -680,8 +686,8 @@ Options specific to device `test:0':
                 "PageStarted(1)",
                 "Progress { page: 1, percent: 1.8 }",
                 "Progress { page: 1, percent: 100.0 }",
-                "file /tmp/x/p1.pnm",
                 "PageStarted(2)",
+                "file 1 /tmp/x/p1.pnm",
             ]
         );
     }
