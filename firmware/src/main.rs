@@ -16,6 +16,7 @@ mod handover;
 mod people;
 mod provision;
 mod samples;
+mod scan;
 mod screen;
 mod station;
 mod status;
@@ -112,5 +113,6 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Provision { file } => provision::run(&data_dir, &file),
         Command::Selftest { .. } => Err(Failure::not_available("selftest")),
         Command::Card { action } => card::run(action),
+        Command::Scan(args) => scan::run(args),
     }
 }
