@@ -286,15 +286,15 @@ pub fn parse_formats(lines: &[String]) -> Vec<Format> {
         let pixel_format = fields[0].to_string();
         for size in fields[fields.len() - 1].split_ascii_whitespace() {
             // Continuous ranges look like "{32-2592, 2}x{32-1944, 2}": not parsed, skipped.
-            if let Some((w, h)) = size.split_once('x') {
-                if let (Ok(width), Ok(height)) = (w.parse(), h.parse()) {
-                    out.push(Format {
-                        pixel_format: pixel_format.clone(),
-                        compressed,
-                        width,
-                        height,
-                    });
-                }
+            if let Some((w, h)) = size.split_once('x')
+                && let (Ok(width), Ok(height)) = (w.parse(), h.parse())
+            {
+                out.push(Format {
+                    pixel_format: pixel_format.clone(),
+                    compressed,
+                    width,
+                    height,
+                });
             }
         }
     }

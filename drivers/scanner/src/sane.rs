@@ -363,7 +363,10 @@ pub fn parse_devices(lines: &[String]) -> Vec<Device> {
 }
 
 /// SANE's status strings (`sane_strstatus`) as scanimage prints them, and what they mean.
-const STATUS: &[(&str, fn() -> Error)] = &[
+/// Makes the error for one status.
+type MakeError = fn() -> Error;
+
+const STATUS: &[(&str, MakeError)] = &[
     ("Document feeder out of documents", || Error::NoPaper),
     ("Document feeder jammed", || Error::Jammed),
     ("Scanner cover is open", || Error::CoverOpen),

@@ -71,10 +71,10 @@ impl Scanner for Simulator {
         on_event: &mut dyn FnMut(Event),
         cancel: &Cancel,
     ) -> Result<u32> {
-        if let Some(d) = device {
-            if d != DEVICE {
-                return Err(Error::UnknownDevice(d.to_string()));
-            }
+        if let Some(d) = device
+            && d != DEVICE
+        {
+            return Err(Error::UnknownDevice(d.to_string()));
         }
         if self.faults.busy {
             return Err(Error::Busy);

@@ -118,12 +118,13 @@ pub(crate) fn run(
             let pid = nix::unistd::Pid::from_raw(guard.0.id() as i32);
             let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
         }
-        if let Some(at) = terminated_at {
-            if !killed && at.elapsed() > GRACE {
-                tracing::warn!("{tool} did not stop within {GRACE:?}; killing it");
-                let _ = guard.0.kill();
-                killed = true;
-            }
+        if let Some(at) = terminated_at
+            && !killed
+            && at.elapsed() > GRACE
+        {
+            tracing::warn!("{tool} did not stop within {GRACE:?}; killing it");
+            let _ = guard.0.kill();
+            killed = true;
         }
     }
     for p in pumps {
