@@ -87,7 +87,8 @@ fn backend(device: Option<&str>) -> Result<(Box<dyn Scanner>, Option<String>), F
         Some(d) => Ok((Box::new(Sane::new()), Some(d.into()))),
         None => {
             let sane = Sane::new();
-            let first: Option<Device> = sane.devices().ok().and_then(|d| d.into_iter().next());
+            let listed = sane.devices();
+            let first: Option<Device> = listed.as_ref().ok().and_then(|d| d.first().cloned());
             if let Some(d) = first {
                 return Ok((Box::new(sane), Some(d.name)));
             }
@@ -95,9 +96,13 @@ fn backend(device: Option<&str>) -> Result<(Box<dyn Scanner>, Option<String>), F
             match cam.devices()?.into_iter().next() {
                 Some(d) => Ok((Box::new(cam), Some(d.name))),
                 None => Err(Failure::new(format!(
-                    "{} (scanimage -L and /sys/class/video4linux list none; \
+                    "{} ({}; no document camera in /sys/class/video4linux; \
                      `--device sim` runs the simulator)",
-                    scanner::Error::NoDevice
+                    scanner::Error::NoDevice,
+                    match listed {
+                        Err(e) => e.to_string(),
+                        Ok(_) => "scanimage -L lists none".into(),
+                    }
                 ))),
             }
         }
