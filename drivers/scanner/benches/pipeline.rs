@@ -4,6 +4,7 @@
 //! Inputs (raw scans as scanimage delivers them, PNM):
 //! - `page (form)`: the simulator's A4 register-like page at 200 dpi (a table, paragraphs of
 //!   10.5 pt character-like print, a seal) on a 216 × 305 mm bed;
+//! - `page (askew)`: the same page turned 1.5° on the glass (the pipeline straightens it);
 //! - `page (dense)`: `benches/data/a4-dense-text-200dpi.png`, a full A4 page of real Chinese
 //!   print at 10.5 pt, put on off-white paper with noise here;
 //! - `id-card`, `photo`: the simulator's renderings at 300 dpi on a white bed.
@@ -50,6 +51,17 @@ fn main() {
             name: "page (form)",
             kind: Kind::Page,
             raw: sim::render_page(200, 1),
+            dpi: 200,
+            rounds: 6,
+        },
+        Row {
+            name: "page (askew)",
+            kind: Kind::Page,
+            raw: DynamicImage::ImageLuma8(pipeline::rotate(
+                &sim::render_page(200, 1).to_luma8(),
+                1.5,
+                250,
+            )),
             dpi: 200,
             rounds: 6,
         },
@@ -109,6 +121,11 @@ fn main() {
         let png_per_s = 1.0 / t.elapsed().as_secs_f64();
         let same = {
             let decoded = pipeline::decode(&page.pnm).expect("pnm");
+            let decoded = if row.kind.colour() {
+                decoded
+            } else {
+                DynamicImage::ImageLuma8(pipeline::deskew(&decoded.to_luma8(), row.dpi))
+            };
             let cropped = pipeline::crop_to_content(&decoded, row.dpi);
             let scaled = pipeline::scale_to(&cropped, row.dpi, row.kind.dpi());
             if row.kind.colour() {
