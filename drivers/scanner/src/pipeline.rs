@@ -161,7 +161,8 @@ pub fn content_box(gray: &GrayImage, dpi: u32) -> Option<(u32, u32, u32, u32)> {
     }
     border.sort_unstable();
     let bg = i32::from(border[border.len() / 2]);
-    const THRESHOLD: i32 = 40;
+    // Enough to see a pale ID card (about 30 levels below the lid) over sensor noise.
+    const THRESHOLD: i32 = 24;
     let mut rows = vec![0u32; h as usize];
     let mut cols = vec![0u32; w as usize];
     for (x, y, p) in gray.enumerate_pixels() {
