@@ -120,6 +120,13 @@ pub enum Command {
         #[arg(long, required = true)]
         test: bool,
     },
+    /// Scan one page through the whole pipeline (crop, resolution, gray or colour, JPEG) and
+    /// print the size and SHA-256 of the file written; or list the scanners with --list.
+    /// `--device sim` uses the simulator.
+    #[command(
+        override_usage = "kiosk scan [--device NAME] --kind id-card|page|photo --out FILE\n       kiosk scan --list"
+    )]
+    Scan(crate::scan::ScanArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -20,6 +20,7 @@ mod people;
 mod provision;
 mod receipt;
 mod samples;
+mod scan;
 mod screen;
 mod selftest;
 mod station;
@@ -111,5 +112,6 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Receipt { device, test } => receipt::run(&device, test),
         Command::Printer { action } => receipt::run_printer(action),
         Command::Leds { .. } => leds::test(&config.gpio),
+        Command::Scan(args) => scan::run(args),
     }
 }

@@ -1,0 +1,226 @@
+//! `kiosk scan`: one page through the whole scan pipeline, or `kiosk scan --list`, for
+//! technicians checking a scanner or document camera.
+//!
+//! Which backend: `--device sim` is the simulator, `--device v4l2:/dev/videoN` a document
+//! camera, any other name a SANE device (`scanimage -L` names). Without `--device`: the
+//! first SANE scanner, else the first document camera. Progress goes to stderr; stdout
+//! gets what was written (path, size, SHA-256). Exit status: 0 written (or listed), 1 the
+//! scan failed or nothing was found (one sentence, Chinese and English, says why), 2 usage.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use scanner::camera::{self, Camera};
+use scanner::sane::Sane;
+use scanner::sim::{self, Simulator};
+use scanner::{Cancel, Device, Event, Kind, Request, Scanner};
+
+use crate::Failure;
+
+#[derive(Debug, clap::Args)]
+pub struct ScanArgs {
+    /// List the scanners and document cameras, one a line: NAME, then vendor, model and
+    /// type. NAME is what --device takes.
+    #[arg(long, conflicts_with_all = ["device", "kind", "out"])]
+    pub list: bool,
+    /// A name from `kiosk scan --list` (SANE, e.g. `epson2:libusb:001:004`),
+    /// `v4l2:/dev/videoN` for a document camera, or `sim` for the simulator. Default: the
+    /// first SANE scanner, else the first document camera.
+    #[arg(long, value_name = "NAME")]
+    pub device: Option<String>,
+    /// What is scanned: id-card (colour, 300 dpi), page (grayscale, 200 dpi), photo (colour,
+    /// 300 dpi).
+    #[arg(long, value_name = "KIND", value_parser = ["id-card", "page", "photo"],
+          required_unless_present = "list")]
+    pub kind: Option<String>,
+    /// Where to write the JPEG.
+    #[arg(long, value_name = "FILE", required_unless_present = "list")]
+    pub out: Option<PathBuf>,
+}
+
+pub fn run(args: ScanArgs) -> Result<(), Failure> {
+    if args.list {
+        return list();
+    }
+    let (Some(kind), Some(out)) = (args.kind, args.out) else {
+        return Err(Failure {
+            message: "`kiosk scan` needs --kind and --out, or --list".into(),
+            code: 2,
+        });
+    };
+    let kind: Kind = kind.parse().map_err(|e: String| Failure {
+        message: e,
+        code: 2,
+    })?;
+    scan(args.device.as_deref(), kind, &out)
+}
+
+fn list() -> Result<(), Failure> {
+    let mut devices = Vec::new();
+    let mut problems = Vec::new();
+    match Sane::new().devices() {
+        Ok(d) => devices.extend(d),
+        Err(e) => problems.push(e.to_string()),
+    }
+    match Camera::new().devices() {
+        Ok(d) => devices.extend(d),
+        Err(e) => problems.push(e.to_string()),
+    }
+    for p in &problems {
+        eprintln!("kiosk: {p}");
+    }
+    if devices.is_empty() {
+        return Err(Failure::new(scanner::Error::NoDevice.to_string()));
+    }
+    let mut out = std::io::stdout().lock();
+    for d in &devices {
+        let _ = writeln!(out, "{d}");
+    }
+    Ok(())
+}
+
+/// The backend a device name belongs to, and the name it takes.
+fn backend(device: Option<&str>) -> Result<(Box<dyn Scanner>, Option<String>), Failure> {
+    match device {
+        Some(sim::DEVICE) => Ok((Box::new(Simulator::default()), None)),
+        Some(d) if d.starts_with(camera::PREFIX) => Ok((Box::new(Camera::new()), Some(d.into()))),
+        Some(d) => Ok((Box::new(Sane::new()), Some(d.into()))),
+        None => {
+            let sane = Sane::new();
+            let listed = sane.devices();
+            let first: Option<Device> = listed.as_ref().ok().and_then(|d| d.first().cloned());
+            if let Some(d) = first {
+                return Ok((Box::new(sane), Some(d.name)));
+            }
+            let cam = Camera::new();
+            match cam.devices()?.into_iter().next() {
+                Some(d) => Ok((Box::new(cam), Some(d.name))),
+                None => Err(Failure::new(format!(
+                    "{} ({}; no document camera in /sys/class/video4linux; \
+                     `--device sim` runs the simulator)",
+                    scanner::Error::NoDevice,
+                    match listed {
+                        Err(e) => e.to_string(),
+                        Ok(_) => "scanimage -L lists none".into(),
+                    }
+                ))),
+            }
+        }
+    }
+}
+
+fn scan(device: Option<&str>, kind: Kind, out: &Path) -> Result<(), Failure> {
+    let (scanner, device) = backend(device)?;
+    let cancel = Cancel::new();
+    stop_on_signal(cancel.clone());
+    let progress = Progress::new(device.as_deref().unwrap_or(sim::DEVICE));
+    let mut pages = Vec::new();
+    let mut progress = progress;
+    let result = scanner.scan(
+        device.as_deref(),
+        &Request::page(kind),
+        &mut |e| match e {
+            Event::PageStarted(_) => progress.show(0.0),
+            Event::Progress { percent, .. } => progress.show(percent),
+            Event::Page(p) => pages.push(p),
+        },
+        &cancel,
+    );
+    progress.done();
+    result?;
+    let raw = pages
+        .into_iter()
+        .next()
+        .ok_or_else(|| Failure::new(scanner::Error::EmptyPage.to_string()))?;
+    let processed = scanner::process(&raw, kind)?;
+    write_atomically(out, &processed.jpeg).map_err(|e| {
+        Failure::new(format!(
+            "无法写入 {0} / {0} cannot be written: {e}",
+            out.display()
+        ))
+    })?;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(
+        stdout,
+        "{}: {} bytes, {}x{} px at {} dpi, {}, JPEG quality {}",
+        out.display(),
+        processed.jpeg.len(),
+        processed.width,
+        processed.height,
+        processed.dpi,
+        if kind.colour() { "colour" } else { "grayscale" },
+        processed.quality
+    );
+    let _ = writeln!(stdout, "sha256 {}", processed.sha256);
+    Ok(())
+}
+
+/// Write to a temporary file beside `path`, sync, rename: a reader never sees half a scan.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM cancels the scan (the device is told to stop).
+fn stop_on_signal(cancel: Cancel) {
+    std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(crate::daemon::wait_for_signal());
+        cancel.cancel();
+    });
+}
+
+/// Progress on stderr: one rewritten line on a terminal, a line per quarter otherwise.
+struct Progress {
+    device: String,
+    terminal: bool,
+    last: f32,
+    shown: bool,
+}
+
+impl Progress {
+    fn new(device: &str) -> Progress {
+        Progress {
+            device: device.to_string(),
+            terminal: std::io::stderr().is_terminal(),
+            last: -100.0,
+            shown: false,
+        }
+    }
+
+    fn show(&mut self, percent: f32) {
+        let step = if self.terminal { 1.0 } else { 25.0 };
+        if percent < self.last + step && !(percent >= 100.0 && self.last < 100.0) {
+            return;
+        }
+        self.last = percent;
+        self.shown = true;
+        let line = format!(
+            "kiosk: 扫描中 / scanning with {}: {percent:3.0}%",
+            self.device
+        );
+        if self.terminal {
+            eprint!("\r{line}");
+        } else {
+            eprintln!("{line}");
+        }
+    }
+
+    fn done(&mut self) {
+        if self.terminal && self.shown {
+            eprintln!();
+        }
+    }
+}
