@@ -11,6 +11,7 @@
 //! [devices]
 //! idcard = "/dev/kiosk-idcard"   # the ID-card reader (the udev rules make this name)
 //! printer = "/dev/kiosk-printer" # the receipt printer (ESC/POS over serial)
+//! scanner = ""          # a name from `kiosk scan --list`; empty: the first one found
 //! [receipt]
 //! hotline = "12345"     # printed on every receipt: the county's service hotline
 //! [gpio]                # BCM pin numbers of the LEDs and the buzzer
@@ -70,6 +71,8 @@ pub struct DevicesConfig {
     pub idcard: PathBuf,
     /// The receipt printer's serial device.
     pub printer: PathBuf,
+    /// The scanner: a name from `kiosk scan --list`, `sim`, or empty for the first found.
+    pub scanner: String,
 }
 
 impl Default for DevicesConfig {
@@ -77,6 +80,7 @@ impl Default for DevicesConfig {
         DevicesConfig {
             idcard: PathBuf::from("/dev/kiosk-idcard"),
             printer: PathBuf::from("/dev/kiosk-printer"),
+            scanner: String::new(),
         }
     }
 }

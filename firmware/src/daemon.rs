@@ -40,6 +40,9 @@ pub struct Shared {
     pub signals: Option<signals::Handle>,
     /// The county's hotline, printed on every receipt.
     pub hotline: String,
+    /// The scanner (`--device` of `kiosk scan`: `sim`, a SANE name, `v4l2:/dev/videoN`;
+    /// `None`: the first one found).
+    pub scanner: Option<String>,
 }
 
 pub struct Options {
@@ -299,6 +302,11 @@ pub fn run(
         receipts: Arc::new(receipts),
         signals,
         hotline: config.receipt.hotline.clone(),
+        scanner: if opts.simulate {
+            Some(scanner::sim::DEVICE.to_string())
+        } else {
+            Some(config.devices.scanner.clone()).filter(|s| !s.is_empty())
+        },
     };
     let faults = Faults::default();
     let mut reader = opts.card_reader;

@@ -1,5 +1,5 @@
-//! The demo's simulated people and papers: sample ID cards for the simulated reader and a
-//! sample page for the simulated scanner. The people are invented; their ID numbers are valid
+//! The demo's simulated people: sample ID cards for the simulated reader (the simulated
+//! scanner is `scanner::sim`). The people are invented; their ID numbers are valid
 //! under GB 11643 so the demo's applications pass validation.
 
 use idcard::{Card, CardText, CardType};
@@ -45,10 +45,6 @@ pub fn cards() -> Vec<Card> {
         ),
     ]
 }
-
-/// The page the simulated scanner "captures" (a generated sample, marked as such).
-pub const SCAN_PAGE: &[u8] =
-    include_bytes!("../../tests/data/applications/scans/household-register.jpg");
 
 #[cfg(test)]
 mod tests {

@@ -109,6 +109,43 @@ fn backend(device: Option<&str>) -> Result<(Box<dyn Scanner>, Option<String>), F
     }
 }
 
+/// One page through the whole pipeline, for the counter screen: `progress` gets the percent
+/// done while the device scans. `device` as for `--device` (`sim`, a SANE name, a camera).
+pub fn capture(
+    device: Option<&str>,
+    kind: Kind,
+    mut progress: impl FnMut(f32),
+) -> Result<scanner::Processed, Failure> {
+    let (scanner, device) = backend(device)?;
+    let mut pages = Vec::new();
+    scanner.scan(
+        device.as_deref(),
+        &Request::page(kind),
+        &mut |e| match e {
+            Event::PageStarted(_) => progress(0.0),
+            Event::Progress { percent, .. } => progress(percent),
+            Event::Page(p) => pages.push(p),
+        },
+        &Cancel::new(),
+    )?;
+    let raw = pages
+        .into_iter()
+        .next()
+        .ok_or_else(|| Failure::new(scanner::Error::EmptyPage.to_string()))?;
+    Ok(scanner::process(&raw, kind)?)
+}
+
+/// The kind of paper a scan slot of a service definition holds, by its id.
+pub fn kind_of_slot(scan_id: &str) -> Kind {
+    if scan_id.contains("photo") {
+        Kind::Photo
+    } else if scan_id.contains("id_card") {
+        Kind::IdCard
+    } else {
+        Kind::Page
+    }
+}
+
 fn scan(device: Option<&str>, kind: Kind, out: &Path) -> Result<(), Failure> {
     let (scanner, device) = backend(device)?;
     let cancel = Cancel::new();

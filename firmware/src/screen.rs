@@ -58,7 +58,9 @@ pub fn run(
         form: None,
         sim: reader.as_ref().and_then(crate::daemon::Reader::simulator),
         pending_group: None,
+        me: std::sync::Weak::new(),
     }));
+    lock(&controller).me = Arc::downgrade(&controller);
     let cards = reader.map(|r| rt.spawn(card_events(r, controller.clone())));
     {
         let controller = controller.clone();
@@ -188,6 +190,8 @@ struct Controller {
     sim: Option<idcard::sim::Simulator>,
     /// The group the card being read is for (set by the demo's tap).
     pending_group: Option<String>,
+    /// Itself, for work that finishes off the UI thread (scans).
+    me: std::sync::Weak<Mutex<Controller>>,
 }
 
 impl Controller {
@@ -265,30 +269,70 @@ impl Controller {
         self.handle.set_field_errors(errors);
     }
 
+    /// Scan one paper for the open form, off the UI thread, with progress on its row.
     fn scan(&mut self, scan_id: String) {
-        let Some(f) = self.form.as_mut() else { return };
-        if !self.shared.demo {
-            self.handle.show_message(
-                "扫描仪还没有接好".into(),
-                "The scanner is not set up yet".into(),
-                MessageKind::Warning,
-            );
+        if self.form.is_none() {
             return;
         }
-        f.scans.retain(|s| s.scan != scan_id);
-        f.scans.push(NewScan {
-            name: format!("{scan_id}.jpg"),
-            scan: scan_id.clone(),
-            content_type: "image/jpeg".into(),
-            bytes: samples::SCAN_PAGE.to_vec(),
-        });
-        f.touched.insert(format!("scans.{scan_id}"));
-        self.handle.set_scan_state(
-            scan_id,
-            true,
-            Some(("已扫描（模拟）".into(), "Scanned (simulated)".into())),
+        let device = self.shared.scanner.clone();
+        let (handle, me) = (self.handle.clone(), self.me.clone());
+        let kind = crate::scan::kind_of_slot(&scan_id);
+        handle.set_scan_state(
+            scan_id.clone(),
+            false,
+            Some(("正在扫描…".into(), "Scanning…".into())),
         );
-        self.show_errors(false);
+        self.rt.spawn_blocking(move || {
+            let mut shown = -10.0f32;
+            let result = crate::scan::capture(device.as_deref(), kind, |percent| {
+                if percent - shown >= 10.0 {
+                    shown = percent;
+                    handle.set_scan_state(
+                        scan_id.clone(),
+                        false,
+                        Some((
+                            format!("正在扫描 {percent:.0}%"),
+                            format!("Scanning {percent:.0}%"),
+                        )),
+                    );
+                }
+            });
+            if let Some(c) = me.upgrade() {
+                lock(&c).scanned(scan_id, result);
+            }
+        });
+    }
+
+    fn scanned(&mut self, scan_id: String, result: Result<scanner::Processed, Failure>) {
+        let Some(f) = self.form.as_mut() else { return };
+        match result {
+            Ok(page) => {
+                let kb = page.jpeg.len() / 1024;
+                f.scans.retain(|s| s.scan != scan_id);
+                f.scans.push(NewScan {
+                    name: format!("{scan_id}.jpg"),
+                    scan: scan_id.clone(),
+                    content_type: "image/jpeg".into(),
+                    bytes: page.jpeg,
+                });
+                f.touched.insert(format!("scans.{scan_id}"));
+                self.handle.set_scan_state(
+                    scan_id,
+                    true,
+                    Some((format!("已扫描（{kb} KB）"), format!("Scanned ({kb} KB)"))),
+                );
+                self.show_errors(false);
+            }
+            Err(e) => {
+                crate::counter::beep(self.shared.signals.as_ref(), signals::Event::Error);
+                self.handle.set_scan_state(scan_id, false, None);
+                self.handle.show_message(
+                    "没有扫描成功，请检查扫描仪后再扫一次".into(),
+                    format!("The scan failed: {}", e.message),
+                    MessageKind::Warning,
+                );
+            }
+        }
     }
 
     /// The next group of the open form whose card fields are all empty.

@@ -2,7 +2,8 @@
 //! and what to do on a failure. Exit status 0 when everything passed, 1 otherwise.
 //!
 //! JSON: `{"ok": bool, "simulated": bool, "version": "x.y.z", "checked_at": "<RFC 3339>",
-//! "checks": [{"name": "reader"|"disk"|"database"|"clock"|"county", "ok": bool,
+//! "checks": [{"name": "reader"|"scanner"|"printer"|"leds"|"disk"|"database"|"clock"|"county",
+//! "ok": bool,
 //! "detail": "...", "action": "..."|null}]}` — `detail` and `action` are Chinese first with
 //! English beside it, as on the technician's screen.
 //!
@@ -68,6 +69,9 @@ pub fn run(
     } else {
         vec![
             rt.block_on(reader(config, simulate, data_dir)),
+            scanner_check(config, simulate),
+            rt.block_on(printer_check(config, simulate)),
+            leds_check(config, simulate),
             disk(data_dir),
             database(data_dir),
             clock_check(data_dir),
@@ -192,6 +196,137 @@ async fn reader(config: &Config, simulate: bool, data_dir: &Path) -> Check {
             "请联系技术支持更换读卡器 Call support to replace the reader",
         ),
     }
+}
+
+/// The scanner: the configured one (or any, when none is named) is listed by its backend.
+fn scanner_check(config: &Config, simulate: bool) -> Check {
+    use scanner::Scanner;
+    const NAME: &str = "scanner";
+    let wanted = if simulate {
+        Some(scanner::sim::DEVICE.to_string())
+    } else {
+        Some(config.devices.scanner.clone()).filter(|s| !s.is_empty())
+    };
+    let action = "检查扫描仪（或高拍仪）的电源和 USB 线 Check the scanner's (or document camera's) \
+                  power and USB cable";
+    let mut found = Vec::new();
+    let mut problems = Vec::new();
+    if wanted.as_deref() == Some(scanner::sim::DEVICE) {
+        match scanner::sim::Simulator::default().devices() {
+            Ok(d) => found.extend(d),
+            Err(e) => problems.push(e.to_string()),
+        }
+    } else {
+        for listed in [
+            scanner::sane::Sane::new().devices(),
+            scanner::camera::Camera::new().devices(),
+        ] {
+            match listed {
+                Ok(d) => found.extend(d),
+                Err(e) => problems.push(e.to_string()),
+            }
+        }
+    }
+    let hit = match &wanted {
+        Some(name) => found.iter().find(|d| &d.name == name),
+        None => found.first(),
+    };
+    match hit {
+        Some(d) => Check::pass(
+            NAME,
+            format!(
+                "扫描仪已连接 Scanner found: {}{}",
+                d.to_string().replace('\t', " — "),
+                sim_note(simulate)
+            ),
+        ),
+        None => Check::fail(
+            NAME,
+            format!(
+                "没有找到扫描仪 No scanner{} found{}",
+                wanted.map(|w| format!(" {w}")).unwrap_or_default(),
+                if problems.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", problems.join("; "))
+                }
+            ),
+            action,
+        ),
+    }
+}
+
+/// The receipt printer answers its status query, with nothing in the way of printing.
+async fn printer_check(config: &Config, simulate: bool) -> Check {
+    use printer::ReceiptPrinter;
+    const NAME: &str = "printer";
+    let status = if simulate {
+        match printer::SimulatedPrinter::start(printer::Options::default()) {
+            Ok(mut p) => p.status().await,
+            Err(e) => {
+                return Check::fail(
+                    NAME,
+                    format!("打印机模拟器无法启动 The printer simulator cannot start: {e}"),
+                    "检查 /dev/ptmx 是否可用 Check that pseudo-terminals are available",
+                );
+            }
+        }
+    } else {
+        match printer::Printer::open(&config.devices.printer, printer::Options::default()) {
+            Ok(mut p) => p.status().await,
+            Err(e) => Err(e),
+        }
+    };
+    let path = if simulate {
+        "simulator".to_string()
+    } else {
+        config.devices.printer.display().to_string()
+    };
+    match status {
+        Ok(st) if st.ready() => Check::pass(
+            NAME,
+            format!("打印机 Printer ({path}): {st}{}", sim_note(simulate)),
+        ),
+        Ok(st) => Check::fail(
+            NAME,
+            format!("打印机不能打印 The printer ({path}) cannot print: {st}"),
+            "装纸、关好纸仓盖，或检查打印机的电源 Load paper, close the cover, or check the \
+             printer's power",
+        ),
+        Err(e) => Check::fail(
+            NAME,
+            format!("打印机没有应答 The printer ({path}) does not answer: {e}"),
+            "检查打印机的电源和 USB 线 Check the printer's power and USB cable",
+        ),
+    }
+}
+
+/// The LEDs and buzzer can be driven (the GPIO on a Raspberry Pi; recorded elsewhere).
+fn leds_check(config: &Config, simulate: bool) -> Check {
+    const NAME: &str = "leds";
+    if simulate {
+        return Check::pass(NAME, "指示灯和蜂鸣器（模拟） LEDs and buzzer (simulated)");
+    }
+    match signals::open(config.gpio.pins()) {
+        Ok(signals::AnyOutputs::Gpio(_)) => Check::pass(
+            NAME,
+            "指示灯和蜂鸣器可用（GPIO）；kiosk leds --test 逐个点亮 LEDs and buzzer ready (GPIO); \
+             `kiosk leds --test` shows each",
+        ),
+        Ok(signals::AnyOutputs::Simulated(_)) => Check::pass(
+            NAME,
+            "不是树莓派：指示灯和蜂鸣器为模拟 Not a Raspberry Pi: LEDs and buzzer are simulated",
+        ),
+        Err(e) => Check::fail(
+            NAME,
+            format!("指示灯或蜂鸣器不能使用 The LEDs or buzzer cannot be used: {e}"),
+            "检查 kiosk.toml 的 [gpio] 引脚设置 Check the [gpio] pins in kiosk.toml",
+        ),
+    }
+}
+
+fn sim_note(simulate: bool) -> &'static str {
+    if simulate { " (模拟 simulated)" } else { "" }
 }
 
 /// Free space on the data partition, and that it takes a durable write (not read-only).

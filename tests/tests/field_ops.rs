@@ -70,6 +70,19 @@ fn provisioned() -> (Running, Station) {
     (county, st)
 }
 
+/// The printer simulator as a separate process; returns it and its device path.
+fn printer_sim(root: &std::path::Path) -> (Running, String) {
+    let sim = Running::until_line(
+        Command::new(bin("kiosk"))
+            .args(["printer", "sim", "--out"])
+            .arg(root.join("receipts")),
+        "/",
+        Duration::from_secs(20),
+    );
+    let device = sim.lines[0].trim().to_string();
+    (sim, device)
+}
+
 fn check<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
     report["checks"]
         .as_array()
@@ -94,7 +107,9 @@ fn selftest_passes_then_names_the_unplugged_reader_and_the_lost_county() {
     let report = run_json(&mut st.kiosk(&["selftest", "--json", "--simulate"]));
     assert_eq!(report["ok"], true, "{report}");
     assert_eq!(report["simulated"], true);
-    for name in ["reader", "disk", "database", "clock", "county"] {
+    for name in [
+        "reader", "scanner", "printer", "leds", "disk", "database", "clock", "county",
+    ] {
         let c = check(&report, name);
         assert_eq!(c["ok"], true, "{name}: {c}");
         assert!(c["action"].is_null());
@@ -118,10 +133,14 @@ fn selftest_passes_then_names_the_unplugged_reader_and_the_lost_county() {
         "kiosk card sim:",
         Duration::from_secs(20),
     );
+    let (_printer, printer) = printer_sim(&st.root);
     let config = st.root.join("kiosk.toml");
     std::fs::write(
         &config,
-        format!("[devices]\nidcard = {:?}\n", link.to_str().unwrap()),
+        format!(
+            "[devices]\nidcard = {:?}\nprinter = {printer:?}\nscanner = \"sim\"\n",
+            link.to_str().unwrap()
+        ),
     )
     .unwrap();
     let with_config = |args: &[&str]| {
@@ -143,7 +162,9 @@ fn selftest_passes_then_names_the_unplugged_reader_and_the_lost_county() {
         reader["action"].as_str().unwrap().contains("USB"),
         "{reader}"
     );
-    for name in ["disk", "database", "clock", "county"] {
+    for name in [
+        "scanner", "printer", "leds", "disk", "database", "clock", "county",
+    ] {
         assert_eq!(check(&report, name)["ok"], true, "{name}: {report}");
     }
     // The plain-text form names it too, one line per check.
@@ -157,7 +178,7 @@ fn selftest_passes_then_names_the_unplugged_reader_and_the_lost_county() {
     );
     assert_eq!(
         text.lines().filter(|l| l.starts_with("通过 PASS")).count(),
-        4,
+        7,
         "{text}"
     );
 
@@ -326,11 +347,13 @@ fn selftest_beside_the_running_kiosk_asks_it_about_the_reader() {
         "kiosk card sim:",
         Duration::from_secs(20),
     );
+    let (_printer, printer) = printer_sim(&st.root);
     let config = st.root.join("kiosk.toml");
     std::fs::write(
         &config,
         format!(
-            "[sync]\npoll_secs = 1\n[devices]\nidcard = {:?}\n",
+            "[sync]\npoll_secs = 1\n[devices]\nidcard = {:?}\nprinter = {printer:?}\n\
+             scanner = \"sim\"\n",
             link.to_str().unwrap()
         ),
     )
