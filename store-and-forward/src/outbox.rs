@@ -283,6 +283,44 @@ fn migrations() -> Migrations<'static> {
     Migrations::from_slice(MIGRATIONS)
 }
 
+/// What a process gets of the outbox: the outbox itself, or after a storage fault the
+/// degraded read-only view (see [`Opened::open`]).
+pub enum Opened {
+    /// [`Outbox::open`] succeeded (a full or read-only card included: it says so itself).
+    Ready(Outbox),
+    /// [`Outbox::open`] failed with a storage fault `health` (`error`): `view` is
+    /// [`Outbox::open_damaged`] when even that could be opened. Nothing was written.
+    Damaged {
+        health: Health,
+        error: OutboxError,
+        view: Option<Outbox>,
+    },
+}
+
+impl Opened {
+    /// Open the outbox under `data_dir`; a damaged database or a failing card gives
+    /// [`Opened::Damaged`] instead of an error, so the caller can keep serving what it
+    /// still can. Any other error (e.g. a schema this release cannot migrate) is returned.
+    pub fn open(data_dir: &Path) -> Result<Opened> {
+        let error = match Outbox::open(data_dir) {
+            Ok(ob) => return Ok(Opened::Ready(ob)),
+            Err(e) => e,
+        };
+        let Some(health) = Health::of_error(&error) else {
+            return Err(error);
+        };
+        tracing::error!(health = health.as_str(), error = %error, "the outbox is damaged: serving only what can be read, saving nothing");
+        let view = Outbox::open_damaged(data_dir, health)
+            .inspect_err(|e| tracing::error!(error = %e, "the damaged outbox cannot even be read"))
+            .ok();
+        Ok(Opened::Damaged {
+            health,
+            error,
+            view,
+        })
+    }
+}
+
 /// The station's outbox. One per process; several processes may open the same directory.
 pub struct Outbox {
     conn: Connection,
