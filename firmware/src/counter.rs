@@ -9,8 +9,8 @@
 //!   when the oldest has waited more than a day (the technician should look at the link, or
 //!   export to a USB stick).
 //! - fault: steady while the storage is full, read-only, failing or damaged (the outbox's
-//!   health); blinking while a device is missing (the card reader) or the outbox cannot be
-//!   read; off otherwise.
+//!   health; also while the station runs degraded and nothing can be read); blinking while a
+//!   device is missing (the card reader) or the outbox cannot be read; off otherwise.
 //!
 //! The buzzer: a short beep on every card read, a long one on an error at the counter.
 
@@ -135,14 +135,25 @@ impl Faults {
 /// How long the oldest application may wait before the backlog LED blinks.
 const LONG_WAIT_SECS: u64 = 24 * 60 * 60;
 
-/// The three LEDs for an outbox status (`None`: the outbox could not be read) and the
-/// device faults.
-pub fn patterns(status: Option<&Status>, device_fault: bool) -> [(Output, Pattern); 3] {
+/// The three LEDs for an outbox status (`None`: the outbox could not be read), the
+/// storage fault known without reading it (`degraded`: why the station runs degraded) and
+/// the device faults.
+pub fn patterns(
+    status: Option<&Status>,
+    degraded: Option<Health>,
+    device_fault: bool,
+) -> [(Output, Pattern); 3] {
     let Some(st) = status else {
         return [
             (Output::Link, Pattern::Off),
             (Output::Backlog, Pattern::Off),
-            (Output::Fault, Pattern::Blink),
+            (
+                Output::Fault,
+                match degraded {
+                    Some(_) => Pattern::Steady,
+                    None => Pattern::Blink,
+                },
+            ),
         ];
     };
     let link = match (&st.last_error, st.last_contact) {
@@ -158,7 +169,7 @@ pub fn patterns(status: Option<&Status>, device_fault: bool) -> [(Output, Patter
         _ => Pattern::Steady,
     };
     // Storage trouble is steady (it needs the technician); a missing device blinks.
-    let fault = if st.health != Health::Ok {
+    let fault = if st.health != Health::Ok || degraded.is_some() {
         Pattern::Steady
     } else if device_fault {
         Pattern::Blink
@@ -173,24 +184,19 @@ pub fn patterns(status: Option<&Status>, device_fault: bool) -> [(Output, Patter
 }
 
 /// Keep the LEDs in step with the outbox, every two seconds, until cancelled.
-pub async fn follow_outbox(
-    signals: signals::Handle,
-    outbox: Arc<std::sync::Mutex<store_and_forward::Outbox>>,
-    faults: Faults,
-) {
+pub async fn follow_outbox(signals: signals::Handle, outbox: crate::daemon::Store, faults: Faults) {
     let mut shown: Option<[(Output, Pattern); 3]> = None;
     loop {
         let ob = outbox.clone();
-        let status = tokio::task::spawn_blocking(move || {
-            ob.lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .status(crate::form::now())
-        })
-        .await
-        .ok()
-        .and_then(Result::ok);
-        let now = patterns(status.as_ref(), faults.any());
+        let status =
+            tokio::task::spawn_blocking(move || ob.read(|ob| ob.status(crate::form::now())))
+                .await
+                .ok()
+                .and_then(Result::ok);
+        let now = patterns(status.as_ref(), outbox.degraded(), faults.any());
         if shown != Some(now) {
+            // For the technician's journal (and the tests): what the LEDs say now.
+            tracing::info!(link = ?now[0].1, backlog = ?now[1].1, fault = ?now[2].1, "LEDs set");
             for (output, pattern) in now {
                 signals.set(output, pattern);
             }
@@ -232,27 +238,38 @@ mod tests {
 
     #[test]
     fn leds_follow_the_outbox_and_the_devices() {
-        let fresh = patterns(Some(&status(0, None, false, false)), false);
+        let fresh = patterns(Some(&status(0, None, false, false)), None, false);
         assert_eq!(of(fresh, Output::Link), Pattern::Off);
         assert_eq!(of(fresh, Output::Backlog), Pattern::Off);
         assert_eq!(of(fresh, Output::Fault), Pattern::Off);
 
-        let serving = patterns(Some(&status(2, Some(60), true, false)), false);
+        let serving = patterns(Some(&status(2, Some(60), true, false)), None, false);
         assert_eq!(of(serving, Output::Link), Pattern::Steady);
         assert_eq!(of(serving, Output::Backlog), Pattern::Steady);
 
-        let cut_off = patterns(Some(&status(5, Some(2 * 86_400), true, true)), true);
+        let cut_off = patterns(Some(&status(5, Some(2 * 86_400), true, true)), None, true);
         assert_eq!(of(cut_off, Output::Link), Pattern::Blink);
         assert_eq!(of(cut_off, Output::Backlog), Pattern::Blink);
         assert_eq!(of(cut_off, Output::Fault), Pattern::Blink);
 
-        let unreadable = patterns(None, false);
+        let unreadable = patterns(None, None, false);
         assert_eq!(of(unreadable, Output::Fault), Pattern::Blink);
+
+        // A damaged database: steady (call support), readable or not.
+        let damaged = patterns(None, Some(Health::DatabaseCorrupt), false);
+        assert_eq!(of(damaged, Output::Fault), Pattern::Steady);
+        assert_eq!(of(damaged, Output::Link), Pattern::Off);
+        let partly = patterns(
+            Some(&status(1, Some(60), true, false)),
+            Some(Health::DatabaseCorrupt),
+            false,
+        );
+        assert_eq!(of(partly, Output::Fault), Pattern::Steady);
 
         let mut full = status(1, Some(60), true, false);
         full.health = Health::StorageFull;
         assert_eq!(
-            of(patterns(Some(&full), true), Output::Fault),
+            of(patterns(Some(&full), None, true), Output::Fault),
             Pattern::Steady
         );
     }

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use store_and_forward::{Link, Outbox};
+use store_and_forward::{Health, Link, NewApplication, Opened, Outbox, OutboxError, Submitted};
 use tokio::runtime::Runtime;
 use tokio::sync::{Notify, watch};
 
@@ -20,10 +20,89 @@ use crate::watchdog::{self, Liveness};
 /// (a 256 KiB chunk at 1 kB/s, about five minutes) with a wide margin.
 const UPLOADER_LIMIT: Duration = Duration::from_secs(10 * 60);
 
+/// The outbox as the running appliance has it.
+///
+/// A damaged database or a failing card must not keep the station from coming up (under
+/// systemd that would be a restart loop with a blank screen): it runs degraded instead —
+/// nothing is written, swept or migrated, the sync engine and the retention sweep do not
+/// start, the fault LED is steady, the screen says what happened, and whatever SQLite can
+/// still read from the file (opened read-only and immutable) is served.
+#[derive(Clone)]
+pub enum Store {
+    /// Submissions, the sync engine, retention: everything.
+    Serving(Arc<Mutex<Outbox>>),
+    /// Saving nothing; `view` reads what it can (`None`: nothing can be read).
+    Degraded {
+        health: Health,
+        view: Option<Arc<Mutex<Outbox>>>,
+    },
+}
+
+impl Store {
+    /// The outbox under `data_dir`, degraded after a storage fault (see [`Opened::open`]).
+    pub fn open(data_dir: &Path) -> Result<Store, OutboxError> {
+        let shared = |ob| Arc::new(Mutex::new(ob));
+        Ok(match Opened::open(data_dir)? {
+            Opened::Ready(ob) => Store::Serving(shared(ob)),
+            Opened::Damaged { health, view, .. } => Store::Degraded {
+                health,
+                view: view.map(shared),
+            },
+        })
+    }
+
+    /// The outbox for new work (submissions, sync, retention): only while serving.
+    pub fn serving(&self) -> Option<&Arc<Mutex<Outbox>>> {
+        match self {
+            Store::Serving(ob) => Some(ob),
+            Store::Degraded { .. } => None,
+        }
+    }
+
+    /// Why the station runs degraded, if it does.
+    pub fn degraded(&self) -> Option<Health> {
+        match self {
+            Store::Serving(_) => None,
+            Store::Degraded { health, .. } => Some(*health),
+        }
+    }
+
+    /// Read from the outbox (status, board, card taps); when nothing can be read, the
+    /// error says why ([`OutboxError::Refused`]). Blocking: call off the async threads.
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&Outbox) -> Result<T, OutboxError>,
+    ) -> Result<T, OutboxError> {
+        match self {
+            Store::Serving(ob) | Store::Degraded { view: Some(ob), .. } => {
+                f(&ob.lock().unwrap_or_else(|p| p.into_inner()))
+            }
+            Store::Degraded { health, view: None } => Err(OutboxError::Refused(*health)),
+        }
+    }
+
+    /// Store a new application (see [`Outbox::submit`]); refused while degraded, before
+    /// anything is written. Blocking.
+    pub fn submit(
+        &self,
+        app: NewApplication,
+        county: &sealing::PublicKey,
+        now: time::OffsetDateTime,
+    ) -> Result<Submitted, OutboxError> {
+        match self {
+            Store::Serving(ob) => ob
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .submit(app, county, now),
+            Store::Degraded { health, .. } => Err(OutboxError::Refused(*health)),
+        }
+    }
+}
+
 /// What the running appliance is made of; shared by the screen and the sync engine.
 #[derive(Clone)]
 pub struct Shared {
-    pub outbox: Arc<Mutex<Outbox>>,
+    pub outbox: Store,
     /// The services and county parameters in force (the county's catalog once pulled).
     pub catalog: Arc<Mutex<Catalog>>,
     /// Notified after a submission so the sync engine sends at once.
@@ -264,8 +343,10 @@ pub fn run(
     station: Station,
     opts: Options,
 ) -> Result<(), Failure> {
-    let outbox = Outbox::open(data_dir)?;
-    let catalog = Catalog::load(&outbox);
+    let outbox = Store::open(data_dir)?;
+    let catalog = outbox
+        .read(|ob| Ok(Catalog::load(ob)))
+        .unwrap_or_else(|_| Catalog::builtin());
     let receipts = if opts.simulate {
         let _inside = rt.enter();
         ReceiptDesk::simulated(data_dir.join("receipts"))
@@ -293,7 +374,7 @@ pub fn run(
     };
     let shared = Shared {
         catalog: Arc::new(Mutex::new(catalog)),
-        outbox: Arc::new(Mutex::new(outbox)),
+        outbox,
         wake: Arc::new(Notify::new()),
         station,
         people: PersonKeys::load_or_create(data_dir)?,
@@ -319,25 +400,32 @@ pub fn run(
         ))
     });
     let (stop_tx, stop_rx) = watch::channel(false);
-    let uploader = shared.liveness.register("uploader", UPLOADER_LIMIT);
-    let link = Link::new(&shared.station.county_url, &shared.station.credential)
-        .with_heartbeat(Arc::new(move || uploader.beat()));
-    let sync = rt.spawn(link.run(
-        shared.outbox.clone(),
-        shared.wake.clone(),
-        opts.poll,
-        stop_rx,
-    ));
     let clock_task = rt.spawn(remember_time(data_dir.to_path_buf()));
+    // Degraded: no sync engine and no retention sweep (both write), so no uploader for the
+    // watchdog to wait on either.
+    let (sync, retention) = match shared.outbox.serving() {
+        Some(outbox) => {
+            let uploader = shared.liveness.register("uploader", UPLOADER_LIMIT);
+            let link = Link::new(&shared.station.county_url, &shared.station.credential)
+                .with_heartbeat(Arc::new(move || uploader.beat()));
+            let sync = rt.spawn(link.run(outbox.clone(), shared.wake.clone(), opts.poll, stop_rx));
+            let retention = rt.spawn(forget_handed_over(
+                outbox.clone(),
+                opts.keep_after_handover,
+                stop_tx.subscribe(),
+            ));
+            (Some(sync), Some(retention))
+        }
+        None => (None, None),
+    };
     let _watchdog = watchdog::spawn(shared.liveness.clone());
-    let retention = rt.spawn(forget_handed_over(
-        shared.outbox.clone(),
-        opts.keep_after_handover,
-        stop_tx.subscribe(),
-    ));
+    let serving = match shared.outbox.degraded() {
+        None => "serving (headless)".to_string(),
+        Some(h) => format!("degraded: {} (headless)", h.as_str()),
+    };
     let result = if opts.headless {
         let card_log = rt.spawn(log_card_events(reader));
-        watchdog::ready("serving (headless)");
+        watchdog::ready(&serving);
         rt.block_on(wait_for_signal());
         card_log.abort();
         Ok(())
@@ -350,8 +438,9 @@ pub fn run(
         t.abort();
     }
     let _ = stop_tx.send(true);
-    let _ = rt.block_on(sync);
-    let _ = rt.block_on(retention);
+    for task in [sync, retention].into_iter().flatten() {
+        let _ = rt.block_on(task);
+    }
     result
 }
 

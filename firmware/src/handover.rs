@@ -6,13 +6,19 @@
 
 use std::path::Path;
 
-use store_and_forward::{Outbox, OutboxError};
+use store_and_forward::{Health, Outbox, OutboxError};
 
 use crate::Failure;
 use crate::form;
 
 pub fn run(data_dir: &Path, tracking: &str) -> Result<(), Failure> {
-    let mut outbox = Outbox::open(data_dir)?;
+    let mut outbox = Outbox::open(data_dir).map_err(|e| match Health::of_error(&e) {
+        Some(h) => {
+            let (zh, en) = h.message();
+            Failure::new(format!("{zh} / {en} (the hand-over was not recorded: {e})"))
+        }
+        None => Failure::from(e),
+    })?;
     let Some(app) = outbox.by_tracking(tracking)? else {
         return Err(Failure::new(format!(
             "no application with tracking number {tracking} at this station"

@@ -139,21 +139,21 @@ async fn card_events(mut reader: impl CardReader, controller: Arc<Mutex<Controll
 /// Also follows the county's catalog: when a newer one was pulled, the services offered
 /// and the parameters used by validation change with it.
 async fn refresh(shared: Shared, handle: UiHandle, alive: crate::watchdog::Beat) {
+    if let Some(health) = shared.outbox.degraded() {
+        return degraded(health, handle, alive).await;
+    }
     let mut catalog_version: Option<u64> = None;
     loop {
         let beat = alive.clone();
         handle.ping(move || beat.beat());
-        let ob = shared.outbox.clone();
+        let store = shared.outbox.clone();
         let known = catalog_version;
         let read = tokio::task::spawn_blocking(move || {
-            let ob = ob.lock().unwrap_or_else(|p| p.into_inner());
-            let pulled = ob.catalog()?.map(|(v, _)| v);
-            let newer = (pulled != known).then(|| (pulled, Catalog::load(&ob)));
-            Ok::<_, store_and_forward::OutboxError>((
-                ob.status(form::now())?,
-                ob.recent(50)?,
-                newer,
-            ))
+            store.read(|ob| {
+                let pulled = ob.catalog()?.map(|(v, _)| v);
+                let newer = (pulled != known).then(|| (pulled, Catalog::load(ob)));
+                Ok((ob.status(form::now())?, ob.recent(50)?, newer))
+            })
         })
         .await;
         match read {
@@ -171,6 +171,26 @@ async fn refresh(shared: Shared, handle: UiHandle, alive: crate::watchdog::Beat)
             Err(e) => tracing::error!(error = %e, "screen refresh failed"),
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// The station runs degraded (see `daemon::Store`): instead of the board and the service
+/// tiles, one plain banner saying what happened and what to do, shown again before it hides.
+async fn degraded(
+    health: store_and_forward::Health,
+    handle: UiHandle,
+    alive: crate::watchdog::Beat,
+) {
+    let (zh, en) = health.message();
+    handle.set_services(Vec::new());
+    handle.set_board(Vec::new());
+    loop {
+        handle.show_message(zh.into(), en.into(), MessageKind::Error);
+        for _ in 0..5 {
+            let beat = alive.clone();
+            handle.ping(move || beat.beat());
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
     }
 }
 
@@ -472,8 +492,6 @@ impl Controller {
                 .and_then(|county| {
                     shared
                         .outbox
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
                         .submit(app, &county, now)
                         .map_err(|e| match store_and_forward::Health::of_error(&e) {
                             Some(h) => {

@@ -407,11 +407,14 @@ fn database(data_dir: &Path) -> Check {
     let ob = match Outbox::open(data_dir) {
         Ok(ob) => ob,
         Err(e) => {
-            return Check::fail(
-                NAME,
-                format!("本机数据库无法打开 The local database cannot be opened: {e}"),
-                action,
-            );
+            let detail = match store_and_forward::Health::of_error(&e) {
+                Some(h) => {
+                    let (zh, en) = h.message();
+                    format!("{zh} / {en} ({e})")
+                }
+                None => format!("本机数据库无法打开 The local database cannot be opened: {e}"),
+            };
+            return Check::fail(NAME, detail, action);
         }
     };
     match ob.integrity_problems() {

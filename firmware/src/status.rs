@@ -5,12 +5,17 @@
 //! "<RFC 3339>"|null, "bytes_waiting": n, "total": n, "last_error": "..."|null,
 //! "sending": {"tracking_number", "bytes_acked", "bytes_total"}|null, "health": "ok" |
 //! "storage_full" | "read_only" | "storage_failing" | "database_corrupt",
-//! "version": "x.y.z"}`.
+//! "health_message": "<Chinese> / <English>", "version": "x.y.z"}`.
+//!
+//! A damaged database (or a failing card) is reported, not an error: `health` says which,
+//! `health_message` what to do, and the counts are read from the damaged file where SQLite
+//! still can (opened read-only; nothing is written). Where it cannot, every figure is
+//! `null`. Exit status 0 whenever the report was printed.
 
 use std::path::Path;
 
 use serde_json::{Map, Value, json};
-use store_and_forward::{Outbox, Status};
+use store_and_forward::{Health, Opened, Status};
 use time::format_description::well_known::Rfc3339;
 
 use crate::Failure;
@@ -35,13 +40,58 @@ pub fn to_json(st: &Status) -> Value {
             "bytes_total": p.bytes_total,
         })),
         "health": st.health.as_str(),
+        "health_message": health_message(st.health),
+        "version": env!("CARGO_PKG_VERSION"),
+    })
+}
+
+fn health_message(h: Health) -> String {
+    let (zh, en) = h.message();
+    format!("{zh} / {en}")
+}
+
+/// The report when nothing can be read from the damaged outbox: the health, no figures.
+fn unreadable_json(health: Health) -> Value {
+    json!({
+        "counts": null,
+        "oldest_waiting_secs": null,
+        "last_contact": null,
+        "bytes_waiting": null,
+        "total": null,
+        "last_error": null,
+        "sending": null,
+        "health": health.as_str(),
+        "health_message": health_message(health),
         "version": env!("CARGO_PKG_VERSION"),
     })
 }
 
 pub fn run(data_dir: &Path, json: bool) -> Result<(), Failure> {
-    let outbox = Outbox::open(data_dir)?;
-    let st = outbox.status(form::now())?;
+    let now = form::now();
+    let st = match Opened::open(data_dir)? {
+        Opened::Ready(outbox) => outbox.status(now)?,
+        Opened::Damaged {
+            health,
+            error,
+            view,
+        } => {
+            let read = view.map(|ob| ob.status(now));
+            match read {
+                Some(Ok(st)) => st,
+                _ => {
+                    if json {
+                        println!("{}", unreadable_json(health));
+                    } else {
+                        println!("存储 Storage: {}", health_message(health));
+                        println!(
+                            "已保存的申请暂时读不出来 The stored applications cannot be read now ({error})"
+                        );
+                    }
+                    return Ok(());
+                }
+            }
+        }
+    };
     if json {
         println!("{}", to_json(&st));
         return Ok(());
@@ -69,9 +119,8 @@ pub fn run(data_dir: &Path, json: bool) -> Result<(), Failure> {
     if let Some(e) = &st.last_error {
         println!("最近的问题 Last problem: {e}");
     }
-    if st.health != store_and_forward::Health::Ok {
-        let (zh, en) = st.health.message();
-        println!("存储 Storage: {zh} / {en}");
+    if st.health != Health::Ok {
+        println!("存储 Storage: {}", health_message(st.health));
     }
     Ok(())
 }

@@ -69,6 +69,19 @@ pub fn attachment_name(scan: &str, path: &Path, nth: usize) -> String {
     }
 }
 
+/// The outbox could not store the application: a storage fault in the operator's words.
+fn not_stored(e: store_and_forward::OutboxError) -> Failure {
+    match store_and_forward::Health::of_error(&e) {
+        Some(h) => {
+            let (zh, en) = h.message();
+            Failure::new(format!(
+                "{zh} / {en} (nothing of this application was stored: {e})"
+            ))
+        }
+        None => Failure::from(e),
+    }
+}
+
 pub fn run(
     data_dir: &Path,
     file: &Path,
@@ -108,7 +121,8 @@ pub fn run(
         });
     }
     let now = form::now();
-    let mut outbox = Outbox::open(data_dir)?;
+    // A damaged database refuses here, before anything is written.
+    let mut outbox = Outbox::open(data_dir).map_err(not_stored)?;
     let catalog = Catalog::load(&outbox);
     let checked = match form::check(&catalog, &app.service, &app.fields, &scans, now) {
         Ok(c) => c,
@@ -147,15 +161,7 @@ pub fn run(
             &county,
             now,
         )
-        .map_err(|e| match store_and_forward::Health::of_error(&e) {
-            Some(h) => {
-                let (zh, en) = h.message();
-                Failure::new(format!(
-                    "{zh} / {en} (nothing of this application was stored: {e})"
-                ))
-            }
-            None => Failure::from(e),
-        })?;
+        .map_err(not_stored)?;
     // Stored; now the receipt, if asked for. A printer problem is reported, never undoes
     // the submission (exit 0: the application is saved).
     let receipt = print.map(|config| {

@@ -7,6 +7,10 @@
 //! restarts the kiosk instead of leaving a frozen counter; the restart resumes where it
 //! stopped (the outbox is durable).
 //!
+//! A damaged outbox is not a reason to stop: the kiosk comes up degraded (see
+//! `daemon::Store`), says `READY=1` (headless with `STATUS=degraded: …`), is petted as usual; no
+//! uploader is registered then, because no sync engine runs.
+//!
 //! Each task holds a [`Beat`] and calls it whenever it makes progress; it is stuck when it has
 //! been silent longer than its own limit. The decision ([`stuck`]) is pure and takes the time
 //! as an argument. Outside systemd (no `NOTIFY_SOCKET`) every notification is a no-op.

@@ -55,8 +55,8 @@ impl Health {
                 "the storage reports read/write errors: new applications may not be saved. Call the technician.",
             ),
             Health::DatabaseCorrupt => (
-                "本机数据库已损坏，新申请无法保存；扫描件未删除。请联系技术员恢复。",
-                "the local database is damaged: new applications cannot be saved; no scan was deleted. Call the technician to recover it.",
+                "本机数据库已损坏，新申请暂时不能保存；已保存的申请和扫描件都没有删除。请不要关机，联系技术支持恢复。",
+                "the local database is damaged: new applications cannot be saved for now; nothing stored was deleted. Do not switch off; call support to recover it.",
             ),
         }
     }
@@ -68,6 +68,7 @@ impl Health {
             OutboxError::Database(e) => of_sqlite(e),
             OutboxError::Open(sqlite_open::OpenError::Sqlite(e)) => of_sqlite(e),
             OutboxError::Corrupt(_) => Some(Health::DatabaseCorrupt),
+            OutboxError::Refused(h) => Some(*h),
             _ => None,
         }
     }

@@ -21,6 +21,6 @@ pub mod sync;
 pub mod tracking;
 
 pub use health::Health;
-pub use outbox::{NewApplication, NewScan, Outbox, OutboxError, Status, Submitted};
+pub use outbox::{NewApplication, NewScan, Opened, Outbox, OutboxError, Status, Submitted};
 pub use state::AppState;
 pub use sync::{Link, LinkError, SyncReport};

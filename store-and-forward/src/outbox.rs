@@ -77,6 +77,9 @@ pub enum OutboxError {
     Corrupt(String),
     #[error("the application could not be sealed: {0}")]
     Seal(#[from] sealing::SealError),
+    /// The outbox was opened with [`Outbox::open_damaged`]: it only reads.
+    #[error("the local database is only read while it is {}; nothing new is saved", .0.as_str())]
+    Refused(Health),
 }
 
 pub type Result<T, E = OutboxError> = std::result::Result<T, E>;
@@ -280,12 +283,53 @@ fn migrations() -> Migrations<'static> {
     Migrations::from_slice(MIGRATIONS)
 }
 
+/// What a process gets of the outbox: the outbox itself, or after a storage fault the
+/// degraded read-only view (see [`Opened::open`]).
+pub enum Opened {
+    /// [`Outbox::open`] succeeded (a full or read-only card included: it says so itself).
+    Ready(Outbox),
+    /// [`Outbox::open`] failed with a storage fault `health` (`error`): `view` is
+    /// [`Outbox::open_damaged`] when even that could be opened. Nothing was written.
+    Damaged {
+        health: Health,
+        error: OutboxError,
+        view: Option<Outbox>,
+    },
+}
+
+impl Opened {
+    /// Open the outbox under `data_dir`; a damaged database or a failing card gives
+    /// [`Opened::Damaged`] instead of an error, so the caller can keep serving what it
+    /// still can. Any other error (e.g. a schema this release cannot migrate) is returned.
+    pub fn open(data_dir: &Path) -> Result<Opened> {
+        let error = match Outbox::open(data_dir) {
+            Ok(ob) => return Ok(Opened::Ready(ob)),
+            Err(e) => e,
+        };
+        let Some(health) = Health::of_error(&error) else {
+            return Err(error);
+        };
+        tracing::error!(health = health.as_str(), error = %error, "the outbox is damaged: serving only what can be read, saving nothing");
+        let view = Outbox::open_damaged(data_dir, health)
+            .inspect_err(|e| tracing::error!(error = %e, "the damaged outbox cannot even be read"))
+            .ok();
+        Ok(Opened::Damaged {
+            health,
+            error,
+            view,
+        })
+    }
+}
+
 /// The station's outbox. One per process; several processes may open the same directory.
 pub struct Outbox {
     conn: Connection,
     blobs: PathBuf,
     /// The storage fault the last submission ran into (cleared by the next that succeeds).
     fault: Option<Health>,
+    /// Opened by [`Outbox::open_damaged`]: every submission is refused at once, before a
+    /// scan file is written.
+    refuse: Option<Health>,
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {
@@ -328,7 +372,8 @@ impl Outbox {
         let blobs = data_dir.join("blobs");
         let db = data_dir.join("outbox.sqlite3");
         if crate::health::probe(data_dir) == Health::ReadOnly && db.exists() {
-            return Outbox::open_read_only(&db, blobs);
+            tracing::error!("the storage is read-only: serving what is stored, refusing new work");
+            return Outbox::open_read_only(&db, blobs, Health::ReadOnly);
         }
         fs::create_dir_all(&blobs).map_err(blob_err(&blobs))?;
         // Safe when the daemon and `kiosk submit` open a fresh directory at the same moment.
@@ -337,9 +382,42 @@ impl Outbox {
             conn,
             blobs,
             fault: None,
+            refuse: None,
         };
-        outbox.remove_orphan_blobs()?;
-        outbox.return_damaged(OffsetDateTime::now_utc())?;
+        let checked = outbox
+            .remove_orphan_blobs()
+            .and_then(|()| outbox.return_damaged(OffsetDateTime::now_utc()));
+        if let Err(e) = checked {
+            // A damaged file (or failing card) must stay as it is for the technician: no
+            // checkpoint of a leftover WAL into it when this connection closes.
+            if Health::of_error(&e).is_some()
+                && let Err(e) = outbox.conn.set_db_config(
+                    rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+                    true,
+                )
+            {
+                tracing::warn!(error = %e, "the database may be checkpointed on close");
+            }
+            return Err(e);
+        }
+        Ok(outbox)
+    }
+
+    /// After [`Outbox::open`] failed with a storage fault `fault` (a damaged database, a
+    /// failing card): serve what SQLite can still read, change nothing. The file is opened
+    /// read-only and `immutable`, so nothing is written to it, its WAL or its directory (no
+    /// orphan sweep, no migration, no checkpoint, no repair); a leftover WAL is kept but
+    /// not shown. Every submission is refused with [`OutboxError::Refused`], and
+    /// [`Outbox::health`] says `fault`. A query that meets the damage fails as it would
+    /// have (`DatabaseCorrupt`); the caller shows what it can without it.
+    pub fn open_damaged(data_dir: &Path, fault: Health) -> Result<Outbox> {
+        let db = data_dir.join("outbox.sqlite3");
+        if !db.exists() {
+            // Opening would create an empty file: nothing to serve, and nothing to write.
+            return Err(OutboxError::Refused(fault));
+        }
+        let mut outbox = Outbox::open_read_only(&db, data_dir.join("blobs"), fault)?;
+        outbox.refuse = Some(fault);
         Ok(outbox)
     }
 
@@ -348,18 +426,18 @@ impl Outbox {
     /// the card. Every write fails and says read-only; nothing is swept or returned. SQLite
     /// cannot open a WAL database read-only without its shared-memory file, so it is opened
     /// `immutable` (transactions still only in a leftover WAL are not shown; they are kept).
-    fn open_read_only(db: &Path, blobs: PathBuf) -> Result<Outbox> {
+    fn open_read_only(db: &Path, blobs: PathBuf, fault: Health) -> Result<Outbox> {
         use rusqlite::OpenFlags;
         let uri = format!("file:{}?immutable=1", db.display());
         let conn = Connection::open_with_flags(
             uri,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
         )?;
-        tracing::error!("the storage is read-only: serving what is stored, refusing new work");
         Ok(Outbox {
             conn,
             blobs,
-            fault: Some(Health::ReadOnly),
+            fault: Some(fault),
+            refuse: None,
         })
     }
 
@@ -455,6 +533,9 @@ impl Outbox {
         county: &sealing::PublicKey,
         now: OffsetDateTime,
     ) -> Result<Submitted> {
+        if let Some(h) = self.refuse {
+            return Err(OutboxError::Refused(h));
+        }
         let result = self.submit_inner(app, county, now);
         match &result {
             Ok(_) => self.fault = None,
@@ -1644,6 +1725,68 @@ mod tests {
                 "the scans of {id} were deleted"
             );
         }
+    }
+
+    /// The degraded mode of the appliance: after `open` refused a damaged file, the outbox
+    /// is opened read-only and `immutable`. What does not touch the damaged pages is still
+    /// served (here the board and card taps: only the `attachments` pages are damaged), a
+    /// submission is refused before any scan is written, and the file's bytes never change.
+    #[test]
+    fn a_damaged_database_is_read_where_it_can_be_and_never_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ob = Outbox::open(dir.path()).unwrap();
+        let ids: Vec<Uuid> = (0..3)
+            .map(|i| {
+                ob.submit(sample(&format!("甲{i}")), &county(), NOW)
+                    .unwrap()
+                    .id
+            })
+            .collect();
+        let roots: Vec<i64> = ob
+            .conn
+            .prepare("SELECT rootpage FROM sqlite_schema WHERE tbl_name = 'attachments'")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let pages: i64 = ob
+            .conn
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .unwrap();
+        drop(ob);
+        let db = dir.path().join("outbox.sqlite3");
+        let mut bytes = fs::read(&db).unwrap();
+        let page = bytes.len() / pages as usize;
+        // Three small applications: each of these b-trees is its root page alone.
+        for root in &roots {
+            let at = (*root as usize - 1) * page;
+            bytes[at..at + 64].copy_from_slice(&[0xA5; 64]);
+        }
+        fs::write(&db, &bytes).unwrap();
+
+        let err = Outbox::open(dir.path()).map(|_| ()).unwrap_err();
+        let fault = Health::of_error(&err).unwrap();
+        assert_eq!(fault, Health::DatabaseCorrupt, "{err}");
+        let mut ob = Outbox::open_damaged(dir.path(), fault).unwrap();
+        assert_eq!(ob.health(), Health::DatabaseCorrupt);
+        assert_eq!(ob.recent(10).unwrap().len(), 3, "the board is still read");
+        assert_eq!(ob.for_person("key-of-甲1").unwrap()[0].id, ids[1]);
+        assert!(ob.status(NOW).is_err(), "counts need the damaged pages");
+        let refused = ob.submit(sample("乙"), &county(), NOW).unwrap_err();
+        assert!(matches!(
+            refused,
+            OutboxError::Refused(Health::DatabaseCorrupt)
+        ));
+        assert_eq!(Health::of_error(&refused), Some(Health::DatabaseCorrupt));
+        drop(ob);
+        assert_eq!(
+            fs::read(&db).unwrap(),
+            bytes,
+            "the damaged file was written"
+        );
+        let dirs = fs::read_dir(dir.path().join("blobs")).unwrap().count();
+        assert_eq!(dirs, 3, "scans deleted or a refused one written");
     }
 
     #[test]

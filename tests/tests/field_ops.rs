@@ -406,3 +406,157 @@ fn selftest_beside_the_running_kiosk_asks_it_about_the_reader() {
     assert_eq!(names, ["disk", "database"]);
     assert!(daemon.terminate().success());
 }
+
+/// Issue 6: a corrupt database page must not turn into a restart loop with a blank screen.
+/// `kiosk run` comes up degraded: systemd hears READY=1 and the watchdog is petted, the fault
+/// LED is steady, `status` and `selftest` say what happened and what to do, a submission is
+/// refused with one plain sentence, and the damaged file and the stored scans are left
+/// exactly as they were (no sweep, no migration, no checkpoint, no repair).
+#[test]
+fn a_corrupt_database_runs_degraded_and_touches_nothing() {
+    let (county, st) = provisioned();
+    for sample in [
+        "applications/elderly-card.json",
+        "applications/birth-permit.json",
+    ] {
+        run_json(st.kiosk(&["submit", "--json"]).arg(data(sample)));
+    }
+    // Damage every page but the first (header and schema), as the outbox's unit test does.
+    let db = st.dir.join("outbox.sqlite3");
+    assert!(
+        std::fs::metadata(st.dir.join("outbox.sqlite3-wal")).map_or(0, |m| m.len()) == 0,
+        "the last `kiosk submit` checkpointed"
+    );
+    let mut bytes = std::fs::read(&db).unwrap();
+    let page = match u16::from_be_bytes([bytes[16], bytes[17]]) {
+        1 => 65_536,
+        n => usize::from(n),
+    };
+    assert!(bytes.len() >= 3 * page, "{} bytes", bytes.len());
+    for p in (page..bytes.len()).step_by(page) {
+        bytes[p..p + 64].copy_from_slice(&[0xA5; 64]);
+    }
+    std::fs::write(&db, &bytes).unwrap();
+    let blobs = || -> Vec<(String, String)> {
+        let mut files: Vec<(String, String)> = std::fs::read_dir(st.dir.join("blobs"))
+            .unwrap()
+            .flatten()
+            .filter(|d| d.path().is_dir())
+            .flat_map(|d| std::fs::read_dir(d.path()).unwrap().flatten())
+            .map(|f| {
+                let p = f.path();
+                (p.display().to_string(), kiosk_e2e::sha256_file(&p))
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let scans = blobs();
+    assert!(scans.len() >= 2, "{scans:?}");
+
+    let socket_path = st.root.join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let config = st.root.join("kiosk.toml");
+    std::fs::write(&config, "[sync]\npoll_secs = 1\n").unwrap();
+    let log = st.root.join("kiosk.log");
+    let daemon = Running {
+        child: st
+            .kiosk(&["run", "--headless", "--simulate"])
+            .arg("--config")
+            .arg(&config)
+            .env("NOTIFY_SOCKET", &socket_path)
+            .env("WATCHDOG_USEC", "400000")
+            .env("JOURNAL_STREAM", "8:1")
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+        lines: Vec::new(),
+    };
+
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut buf = [0u8; 4096];
+    let count =
+        |seen: &[String], what: &str| seen.iter().filter(|m| m.lines().any(|l| l == what)).count();
+    while Instant::now() < deadline
+        && (count(&seen, "READY=1") == 0 || count(&seen, "WATCHDOG=1") < 3)
+    {
+        if let Ok(n) = socket.recv(&mut buf) {
+            seen.push(String::from_utf8_lossy(&buf[..n]).to_string());
+        }
+    }
+    let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(count(&seen, "READY=1"), 1, "{seen:?}\n{}", log_text());
+    assert!(count(&seen, "WATCHDOG=1") >= 3, "{seen:?}\n{}", log_text());
+    assert!(
+        seen.iter()
+            .any(|m| m.contains("STATUS=degraded: database_corrupt")),
+        "{seen:?}"
+    );
+    kiosk_e2e::eventually(Duration::from_secs(20), "the steady fault LED", || {
+        log_text()
+            .lines()
+            .any(|l| l.contains("LEDs set") && l.contains("fault=Steady"))
+            .then_some(())
+    });
+
+    // The operator's and the technician's view, beside the running daemon.
+    let status = run_json(&mut st.kiosk(&["status", "--json"]));
+    assert_eq!(status["health"], "database_corrupt", "{status}");
+    let message = status["health_message"].as_str().unwrap();
+    assert!(
+        message.contains("call support") && message.contains("Do not switch off"),
+        "{message}"
+    );
+    assert!(
+        status["counts"].is_null(),
+        "nothing can be read, nothing is made up: {status}"
+    );
+    let out = run(&mut st.kiosk(&["status"]));
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("the local database is damaged"));
+
+    let report = failing_selftest(&mut st.kiosk(&["selftest", "--json", "--boot"]));
+    let c = check(&report, "database");
+    assert_eq!(c["ok"], false, "{c}");
+    assert!(
+        c["detail"]
+            .as_str()
+            .unwrap()
+            .contains("the local database is damaged"),
+        "{c}"
+    );
+    assert!(
+        c["action"].as_str().unwrap().contains("call support"),
+        "{c}"
+    );
+
+    let out = run(st
+        .kiosk(&["submit", "--json"])
+        .arg(data("applications/elderly-card.json")));
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("the local database is damaged")
+            && said.contains("nothing of this application was stored")
+            && !said.contains("panicked"),
+        "{said}"
+    );
+    assert!(out.stdout.is_empty(), "{out:?}");
+
+    // Still up after all that, then stopped as systemd stops it.
+    assert!(count(&seen, "STOPPING=1") == 0);
+    assert!(daemon.terminate().success(), "{}", log_text());
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        bytes,
+        "the damaged file was written"
+    );
+    assert_eq!(blobs(), scans, "stored scans changed");
+    assert!(county.terminate().success());
+}
