@@ -472,7 +472,10 @@ pub fn encode_within(image: &DynamicImage, budget: Budget, dpi: u32) -> Result<(
     }
     // Steps of 5 below the top; `fits` holds a step known to fit, `misses` one known not to.
     let steps = u32::from(top - budget.min_quality).div_ceil(5);
-    let at = |step: u32| top.saturating_sub((step * 5).min(255) as u8).max(budget.min_quality);
+    let at = |step: u32| {
+        top.saturating_sub((step * 5).min(255) as u8)
+            .max(budget.min_quality)
+    };
     let (mut misses, mut fits, mut best) = (0u32, steps, lowest);
     while fits - misses > 1 {
         let mid = (misses + fits) / 2;
@@ -694,7 +697,11 @@ mod tests {
         assert!((p.width as i64 - w).abs() <= margin, "{p:?}");
         assert!((p.height as i64 - h).abs() <= margin, "{p:?}");
         assert_eq!(p.dpi, 300);
-        assert_eq!(p.format, Format::Jpeg, "an ID card is never black and white");
+        assert_eq!(
+            p.format,
+            Format::Jpeg,
+            "an ID card is never black and white"
+        );
         assert_eq!((p.content_type(), p.extension()), ("image/jpeg", "jpg"));
         let back = image::load_from_memory(&p.bytes).unwrap();
         assert_eq!(
@@ -865,7 +872,9 @@ mod tests {
             g.put_pixel(x, 120, Luma([ink]));
         }
         let bw = binarize(&g);
-        let on = (40..260).filter(|&x| bw.get_pixel(x, 120).0[0] == 0).count();
+        let on = (40..260)
+            .filter(|&x| bw.get_pixel(x, 120).0[0] == 0)
+            .count();
         let around = (100..140)
             .flat_map(|y| (0..300).map(move |x| (x, y)))
             .filter(|&(x, y)| y != 120 && bw.get_pixel(x, y).0[0] == 0)
@@ -904,7 +913,10 @@ mod tests {
         }
         let bw = binarize(&g);
         let ink = |x, y| bw.get_pixel(x, y).0[0] == 0;
-        assert!(!ink(50, 80) && !ink(350, 80), "shadowed and lit paper are paper");
+        assert!(
+            !ink(50, 80) && !ink(350, 80),
+            "shadowed and lit paper are paper"
+        );
         assert!(ink(11, 40) && ink(351, 40), "print on both halves is ink");
         assert!(!ink(15, 40) && !ink(355, 40), "between strokes is paper");
         assert!(ink(200, 140), "the middle of a solid black bar stays black");
