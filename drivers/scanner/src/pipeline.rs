@@ -163,26 +163,8 @@ pub fn process(raw: &RawPage, kind: Kind) -> Result<Processed> {
     } else {
         let white = whiten(&image.to_luma8());
         let image = DynamicImage::ImageLuma8(imageops::blur(&white, 0.6));
-        let (jpeg, quality) = encode_within(&image, budget, kind.dpi())?;
-        if jpeg.len() <= budget.max_bytes {
-            (image, Format::Jpeg, jpeg, Some(quality))
-        } else {
-            // Too dense for a legible JPEG within the budget: black and white, from the
-            // unblurred page (the blur only helps JPEG).
-            let png = encode_bitonal_png(&binarize(&white), kind.dpi())?;
-            if png.len() > budget.max_bytes {
-                tracing::warn!(
-                    jpeg = jpeg.len(),
-                    png = png.len(),
-                    "page is larger than its budget even in black and white"
-                );
-            }
-            if png.len() < jpeg.len() {
-                (image, Format::BitonalPng, png, None)
-            } else {
-                (image, Format::Jpeg, jpeg, Some(quality))
-            }
-        }
+        let (format, bytes, quality) = encode_page(&white, &image, budget, kind.dpi())?;
+        (image, format, bytes, quality)
     };
     let thumbnail = encode_jpeg(&thumbnail(&image), 75, 0)?;
     Ok(Processed {
@@ -196,6 +178,34 @@ pub fn process(raw: &RawPage, kind: Kind) -> Result<Processed> {
         quality,
         thumbnail_sha256: sha256_hex(&thumbnail),
         thumbnail,
+    })
+}
+
+/// A page's file: the gray JPEG (`blurred`) within `budget`; when even the lowest quality
+/// does not fit, black and white from the unblurred page (`white`; the blur only helps
+/// JPEG). If that is over budget too (a halftone), the smaller of the two.
+pub fn encode_page(
+    white: &GrayImage,
+    blurred: &DynamicImage,
+    budget: Budget,
+    dpi: u32,
+) -> Result<(Format, Vec<u8>, Option<u8>)> {
+    let (jpeg, quality) = encode_within(blurred, budget, dpi)?;
+    if jpeg.len() <= budget.max_bytes {
+        return Ok((Format::Jpeg, jpeg, Some(quality)));
+    }
+    let png = encode_bitonal_png(&binarize(white), dpi)?;
+    if png.len() > budget.max_bytes {
+        tracing::warn!(
+            jpeg = jpeg.len(),
+            png = png.len(),
+            "page is larger than its budget even in black and white"
+        );
+    }
+    Ok(if png.len() < jpeg.len() {
+        (Format::BitonalPng, png, None)
+    } else {
+        (Format::Jpeg, jpeg, Some(quality))
     })
 }
 
@@ -855,6 +865,48 @@ mod tests {
         let gray = whiten(&dense_page().to_luma8());
         let jpeg = encode_jpeg(&DynamicImage::ImageLuma8(gray), budget.min_quality, 200).unwrap();
         assert!(jpeg.len() > budget.max_bytes, "{}", jpeg.len());
+    }
+
+    #[test]
+    fn a_page_over_budget_either_way_keeps_the_smaller_file() {
+        // Fine random dots (a halftone at its worst): neither a JPEG at the lowest quality
+        // nor a 1-bit PNG fits the budget. The page is still stored, as the smaller file.
+        let mut state = 0x9E37_79B9_u32;
+        let mut dots = |levels: [u8; 2]| {
+            GrayImage::from_fn(300, 300, |_, _| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                Luma([levels[(state % 2) as usize]])
+            })
+        };
+        // Black on white: 1 bit a pixel beats JPEG. Dark gray on darker gray: JPEG
+        // flattens it, black and white keeps every dot.
+        for (white, smaller) in [
+            (dots([0, 255]), Format::BitonalPng),
+            (dots([40, 70]), Format::Jpeg),
+        ] {
+            let blurred = DynamicImage::ImageLuma8(imageops::blur(&white, 0.6));
+            let budget = Budget {
+                quality: 75,
+                max_bytes: 1000,
+                min_quality: 35,
+            };
+            let jpeg = encode_jpeg(&blurred, 35, 200).unwrap();
+            let png = encode_bitonal_png(&binarize(&white), 200).unwrap();
+            assert!(jpeg.len() > 1000 && png.len() > 1000);
+            let (format, bytes, quality) = encode_page(&white, &blurred, budget, 200).unwrap();
+            match smaller {
+                Format::BitonalPng => {
+                    assert!(png.len() < jpeg.len());
+                    assert_eq!((format, bytes, quality), (Format::BitonalPng, png, None));
+                }
+                Format::Jpeg => {
+                    assert!(jpeg.len() < png.len());
+                    assert_eq!((format, bytes, quality), (Format::Jpeg, jpeg, Some(35)));
+                }
+            }
+        }
     }
 
     /// A white page with a block of coarse "print" and, beside it, one line one pixel thin
