@@ -120,8 +120,9 @@ pub enum Command {
         #[arg(long, required = true)]
         test: bool,
     },
-    /// Scan one page through the whole pipeline (crop, resolution, gray or colour, JPEG) and
-    /// print the size and SHA-256 of the file written; or list the scanners with --list.
+    /// Scan one page through the whole pipeline (crop, resolution, gray or colour, JPEG; a
+    /// page of dense print as a black-and-white PNG) and print the size, type and SHA-256 of
+    /// the file written; or list the scanners with --list.
     /// `--device sim` uses the simulator.
     #[command(
         override_usage = "kiosk scan [--device NAME] --kind id-card|page|photo --out FILE\n       kiosk scan --list"

@@ -4,7 +4,9 @@
 //! Which backend: `--device sim` is the simulator, `--device v4l2:/dev/videoN` a document
 //! camera, any other name a SANE device (`scanimage -L` names). Without `--device`: the
 //! first SANE scanner, else the first document camera. Progress goes to stderr; stdout
-//! gets what was written (path, size, SHA-256). Exit status: 0 written (or listed), 1 the
+//! gets what was written (path, size, content type, SHA-256). The file is a JPEG, or for a
+//! page too dense for a legible JPEG within 150 KiB a black-and-white PNG; it is written to
+//! FILE as named, with a note on stderr when FILE's extension says otherwise. Exit status: 0 written (or listed), 1 the
 //! scan failed or nothing was found (one sentence, Chinese and English, says why), 2 usage.
 
 use std::io::{IsTerminal, Write};
@@ -33,7 +35,8 @@ pub struct ScanArgs {
     #[arg(long, value_name = "KIND", value_parser = ["id-card", "page", "photo"],
           required_unless_present = "list")]
     pub kind: Option<String>,
-    /// Where to write the JPEG.
+    /// Where to write the scan: a JPEG, or a black-and-white PNG for a page of dense print
+    /// (stdout says which).
     #[arg(long, value_name = "FILE", required_unless_present = "list")]
     pub out: Option<PathBuf>,
 }
@@ -170,23 +173,47 @@ fn scan(device: Option<&str>, kind: Kind, out: &Path) -> Result<(), Failure> {
         .next()
         .ok_or_else(|| Failure::new(scanner::Error::EmptyPage.to_string()))?;
     let processed = scanner::process(&raw, kind)?;
-    write_atomically(out, &processed.jpeg).map_err(|e| {
+    write_atomically(out, &processed.bytes).map_err(|e| {
         Failure::new(format!(
             "无法写入 {0} / {0} cannot be written: {e}",
             out.display()
         ))
     })?;
+    let named = out
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let fits = match processed.format {
+        scanner::Format::Jpeg => matches!(named.as_deref(), Some("jpg" | "jpeg")),
+        scanner::Format::BitonalPng => named.as_deref() == Some("png"),
+    };
+    if !fits {
+        eprintln!(
+            "kiosk: 注意：{0} 的内容是 {1}（.{2}）/ note: {0} holds {1} (.{2})",
+            out.display(),
+            processed.content_type(),
+            processed.extension()
+        );
+    }
     let mut stdout = std::io::stdout().lock();
+    let tones = match (kind.colour(), processed.format) {
+        (true, _) => "colour",
+        (false, scanner::Format::Jpeg) => "grayscale",
+        (false, scanner::Format::BitonalPng) => "black and white (1 bit)",
+    };
+    let quality = processed
+        .quality
+        .map(|q| format!(", JPEG quality {q}"))
+        .unwrap_or_default();
     let _ = writeln!(
         stdout,
-        "{}: {} bytes, {}x{} px at {} dpi, {}, JPEG quality {}",
+        "{}: {} bytes, {}, {}x{} px at {} dpi, {tones}{quality}",
         out.display(),
-        processed.jpeg.len(),
+        processed.bytes.len(),
+        processed.content_type(),
         processed.width,
         processed.height,
         processed.dpi,
-        if kind.colour() { "colour" } else { "grayscale" },
-        processed.quality
     );
     let _ = writeln!(stdout, "sha256 {}", processed.sha256);
     Ok(())

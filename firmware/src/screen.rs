@@ -327,13 +327,14 @@ impl Controller {
         let Some(f) = self.form.as_mut() else { return };
         match result {
             Ok(page) => {
-                let kb = page.jpeg.len() / 1024;
+                let kb = page.bytes.len() / 1024;
                 f.scans.retain(|s| s.scan != scan_id);
                 f.scans.push(NewScan {
-                    name: format!("{scan_id}.jpg"),
+                    // A JPEG, or a black-and-white PNG for a page of dense print.
+                    name: format!("{scan_id}.{}", page.extension()),
                     scan: scan_id.clone(),
-                    content_type: "image/jpeg".into(),
-                    bytes: page.jpeg,
+                    content_type: page.content_type().into(),
+                    bytes: page.bytes,
                 });
                 f.touched.insert(format!("scans.{scan_id}"));
                 self.handle.set_scan_state(

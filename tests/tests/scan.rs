@@ -20,8 +20,9 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// The report is `FILE: N bytes, WxH px at D dpi, ...` then `sha256 HEX`; both must
-/// describe the file on disk.
+/// The report is `FILE: N bytes, TYPE, WxH px at D dpi, ...` then `sha256 HEX`; both must
+/// describe the file on disk. The simulator's page and SANE's test picture are sparse
+/// enough to stay JPEG (a page of dense print would be a black-and-white PNG).
 fn check_report(out: &Output, file: &Path, dpi: u32, colour: &str) {
     assert!(
         out.status.success(),
@@ -33,7 +34,7 @@ fn check_report(out: &Output, file: &Path, dpi: u32, colour: &str) {
     let size = std::fs::metadata(file).unwrap().len();
     let first = stdout.lines().next().unwrap_or_default();
     assert!(
-        first.starts_with(&format!("{}: {size} bytes, ", file.display())),
+        first.starts_with(&format!("{}: {size} bytes, image/jpeg, ", file.display())),
         "{stdout}"
     );
     assert!(
@@ -77,6 +78,51 @@ fn the_simulator_scans_each_kind() {
         );
         check_report(&out, &file, dpi, colour);
     }
+}
+
+#[test]
+fn a_file_named_for_another_type_gets_a_note() {
+    // The simulator's page is a JPEG; FILE is written as named, and stderr says so.
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("page.png");
+    let out = kiosk(
+        &[
+            "scan",
+            "--device",
+            "sim",
+            "--kind",
+            "page",
+            "--out",
+            file.to_str().unwrap(),
+        ],
+        None,
+    );
+    check_report(&out, &file, 200, "grayscale");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!("note: {} holds image/jpeg (.jpg)", file.display())),
+        "{stderr}"
+    );
+    // Named right, no note.
+    let file = tmp.path().join("page.JPG");
+    let out = kiosk(
+        &[
+            "scan",
+            "--device",
+            "sim",
+            "--kind",
+            "page",
+            "--out",
+            file.to_str().unwrap(),
+        ],
+        None,
+    );
+    check_report(&out, &file, 200, "grayscale");
+    assert!(
+        !text(&out.stderr).contains("note:"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

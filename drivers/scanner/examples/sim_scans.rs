@@ -1,5 +1,5 @@
-//! Writes the simulator's raw scans (PNG) and what the pipeline makes of them (JPEG and
-//! thumbnail) into a folder, to look at: `cargo run -p scanner --example sim_scans -- DIR`.
+//! Writes the simulator's raw scans (PNG) and what the pipeline makes of them (JPEG or PNG,
+//! and thumbnail) into a folder, to look at: `cargo run -p scanner --example sim_scans -- DIR`.
 //! With `DIR FILE KIND DPI` it runs the pipeline on an image file instead (PNG, PNM, JPEG).
 
 use scanner::{Kind, RawPage, pipeline, sim};
@@ -26,11 +26,12 @@ fn main() {
             dpi,
         };
         let p = pipeline::process(&page, kind).expect("pipeline");
-        std::fs::write(format!("{dir}/{kind}.jpg"), &p.jpeg).expect("write");
+        std::fs::write(format!("{dir}/{kind}.{}", p.extension()), &p.bytes).expect("write");
         std::fs::write(format!("{dir}/{kind}-thumb.jpg"), &p.thumbnail).expect("write");
         println!(
-            "{kind}: {} bytes (q{}), {}x{}, sha256 {}",
-            p.jpeg.len(),
+            "{kind}: {} bytes {} (q{:?}), {}x{}, sha256 {}",
+            p.bytes.len(),
+            p.content_type(),
             p.quality,
             p.width,
             p.height,

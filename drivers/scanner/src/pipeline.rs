@@ -8,11 +8,16 @@
 //! softness of a scanner's optics) that takes the JPEG ringing off stroke edges and a sixth
 //! off the size → JPEG (optimized Huffman tables, dpi in JFIF) at a quality that keeps small
 //! Chinese print legible, stepped down only if the file would exceed the kind's budget → a
-//! thumbnail for the review screen. Each output carries its SHA-256.
+//! thumbnail for the review screen. Each output carries its SHA-256 and says what it is
+//! ([`Format`]: content type and file extension).
 //!
 //! Budgets are in KiB (150 KiB for a page, 60 KiB for the photo). A page full of 10.5 pt
-//! print does not fit 150 KiB at any legible quality: it is stored at the lowest quality
-//! allowed (35, where 10.5 pt print was checked legible) and is larger; see the benchmark.
+//! print does not fit 150 KiB as a JPEG at any legible quality (about 280 KiB at 35, the
+//! lowest quality where 10.5 pt print was checked legible). Such a page is stored black and
+//! white instead: a 1-bit PNG at the same 200 dpi, thresholded by [`binarize`] (Sauvola, a
+//! local threshold that keeps thin strokes of small print and ignores uneven light), about
+//! a third of the JPEG's size. Gray JPEG stays first because it keeps what black and white
+//! loses: a seal's or a photo's tones, faint pencil, a stamp over print.
 //!
 //! Pages are straightened first (up to ±5°, found from the lines of print on a 50-dpi
 //! copy); ID cards and photos are not (no lines of print to go by).
@@ -59,18 +64,48 @@ impl Budget {
     }
 }
 
-/// A scan ready to be stored: the JPEG, its thumbnail, and their SHA-256.
+/// What a stored scan is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// JPEG: gray for a page, colour for an ID card or a photo.
+    Jpeg,
+    /// A black-and-white (1 bit per pixel) PNG: a page too dense for its budget as a JPEG.
+    BitonalPng,
+}
+
+impl Format {
+    /// The MIME type stored and sent with the scan.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Jpeg => "image/jpeg",
+            Format::BitonalPng => "image/png",
+        }
+    }
+
+    /// The file extension, without the dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Jpeg => "jpg",
+            Format::BitonalPng => "png",
+        }
+    }
+}
+
+/// A scan ready to be stored: the file, its thumbnail, and their SHA-256.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Processed {
     pub kind: Kind,
-    pub jpeg: Vec<u8>,
-    /// Lowercase hex SHA-256 of `jpeg`.
+    /// What `bytes` holds.
+    pub format: Format,
+    /// The file to store: see `format`.
+    pub bytes: Vec<u8>,
+    /// Lowercase hex SHA-256 of `bytes`.
     pub sha256: String,
     pub width: u32,
     pub height: u32,
     pub dpi: u32,
-    /// The JPEG quality used.
-    pub quality: u8,
+    /// The JPEG quality used; `None` for a black-and-white PNG.
+    pub quality: Option<u8>,
     /// A small JPEG for the review screen (longest side [`THUMBNAIL_SIDE`]).
     pub thumbnail: Vec<u8>,
     pub thumbnail_sha256: String,
@@ -80,13 +115,26 @@ impl std::fmt::Debug for Processed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Processed")
             .field("kind", &self.kind)
-            .field("bytes", &self.jpeg.len())
+            .field("format", &self.format)
+            .field("bytes", &self.bytes.len())
             .field("sha256", &self.sha256)
             .field("size", &(self.width, self.height))
             .field("dpi", &self.dpi)
             .field("quality", &self.quality)
             .field("thumbnail_bytes", &self.thumbnail.len())
             .finish()
+    }
+}
+
+impl Processed {
+    /// The MIME type of `bytes`: `image/jpeg` or `image/png`.
+    pub fn content_type(&self) -> &'static str {
+        self.format.content_type()
+    }
+
+    /// The file extension for `bytes`, without the dot: `jpg` or `png`.
+    pub fn extension(&self) -> &'static str {
+        self.format.extension()
     }
 }
 
@@ -107,24 +155,57 @@ pub fn process(raw: &RawPage, kind: Kind) -> Result<Processed> {
     };
     let image = crop_to_content(&image, raw.dpi);
     let image = scale_to(&image, raw.dpi, kind.dpi());
-    let image = if kind.colour() {
-        DynamicImage::ImageRgb8(image.to_rgb8())
-    } else {
-        DynamicImage::ImageLuma8(imageops::blur(&whiten(&image.to_luma8()), 0.6))
-    };
     let budget = Budget::of(kind);
-    let (jpeg, quality) = encode_within(&image, budget, kind.dpi())?;
+    let (image, format, bytes, quality) = if kind.colour() {
+        let image = DynamicImage::ImageRgb8(image.to_rgb8());
+        let (jpeg, quality) = encode_within(&image, budget, kind.dpi())?;
+        (image, Format::Jpeg, jpeg, Some(quality))
+    } else {
+        let white = whiten(&image.to_luma8());
+        let image = DynamicImage::ImageLuma8(imageops::blur(&white, 0.6));
+        let (format, bytes, quality) = encode_page(&white, &image, budget, kind.dpi())?;
+        (image, format, bytes, quality)
+    };
     let thumbnail = encode_jpeg(&thumbnail(&image), 75, 0)?;
     Ok(Processed {
         kind,
-        sha256: sha256_hex(&jpeg),
-        jpeg,
+        format,
+        sha256: sha256_hex(&bytes),
+        bytes,
         width: image.width(),
         height: image.height(),
         dpi: kind.dpi(),
         quality,
         thumbnail_sha256: sha256_hex(&thumbnail),
         thumbnail,
+    })
+}
+
+/// A page's file: the gray JPEG (`blurred`) within `budget`; when even the lowest quality
+/// does not fit, black and white from the unblurred page (`white`; the blur only helps
+/// JPEG). If that is over budget too (a halftone), the smaller of the two.
+pub fn encode_page(
+    white: &GrayImage,
+    blurred: &DynamicImage,
+    budget: Budget,
+    dpi: u32,
+) -> Result<(Format, Vec<u8>, Option<u8>)> {
+    let (jpeg, quality) = encode_within(blurred, budget, dpi)?;
+    if jpeg.len() <= budget.max_bytes {
+        return Ok((Format::Jpeg, jpeg, Some(quality)));
+    }
+    let png = encode_bitonal_png(&binarize(white), dpi)?;
+    if png.len() > budget.max_bytes {
+        tracing::warn!(
+            jpeg = jpeg.len(),
+            png = png.len(),
+            "page is larger than its budget even in black and white"
+        );
+    }
+    Ok(if png.len() < jpeg.len() {
+        (Format::BitonalPng, png, None)
+    } else {
+        (Format::Jpeg, jpeg, Some(quality))
     })
 }
 
@@ -385,24 +466,156 @@ pub fn encode_jpeg(image: &DynamicImage, quality: u8, dpi: u32) -> Result<Vec<u8
     Ok(out)
 }
 
-/// JPEG within `budget`: the first quality (stepping down by 5) whose file fits, or the
-/// lowest allowed quality when none does.
+/// JPEG within `budget`: the highest quality on the ladder `quality`, `quality - 5`, … down
+/// to `min_quality` whose file fits, or the lowest allowed quality when none does (the
+/// caller decides what then). The size falls with the quality, so the ladder is searched
+/// by halves: the top, then the bottom, then between (at most 5 encodes instead of 9).
 pub fn encode_within(image: &DynamicImage, budget: Budget, dpi: u32) -> Result<(Vec<u8>, u8)> {
-    let mut quality = budget.quality;
-    loop {
-        let jpeg = encode_jpeg(image, quality, dpi)?;
-        if jpeg.len() <= budget.max_bytes || quality <= budget.min_quality {
-            if jpeg.len() > budget.max_bytes {
-                tracing::warn!(
-                    bytes = jpeg.len(),
-                    quality,
-                    "scan is larger than its budget at the lowest quality allowed"
-                );
-            }
-            return Ok((jpeg, quality));
-        }
-        quality = quality.saturating_sub(5).max(budget.min_quality);
+    let top = budget.quality.max(budget.min_quality);
+    let first = encode_jpeg(image, top, dpi)?;
+    if first.len() <= budget.max_bytes || top == budget.min_quality {
+        return Ok((first, top));
     }
+    let lowest = encode_jpeg(image, budget.min_quality, dpi)?;
+    if lowest.len() > budget.max_bytes {
+        return Ok((lowest, budget.min_quality));
+    }
+    // Steps of 5 below the top; `fits` holds a step known to fit, `misses` one known not to.
+    let steps = u32::from(top - budget.min_quality).div_ceil(5);
+    let at = |step: u32| {
+        top.saturating_sub((step * 5).min(255) as u8)
+            .max(budget.min_quality)
+    };
+    let (mut misses, mut fits, mut best) = (0u32, steps, lowest);
+    while fits - misses > 1 {
+        let mid = (misses + fits) / 2;
+        let jpeg = encode_jpeg(image, at(mid), dpi)?;
+        if jpeg.len() <= budget.max_bytes {
+            (fits, best) = (mid, jpeg);
+        } else {
+            misses = mid;
+        }
+    }
+    Ok((best, at(fits)))
+}
+
+/// The side of [`binarize`]'s window, in pixels: about one character of 10.5 pt print at
+/// 200 dpi (29 px), so each stroke is judged against its own character's paper.
+pub const BINARIZE_WINDOW: u32 = 31;
+
+/// Sauvola's `k`: how far below the local mean ink must be, scaled by the local contrast.
+/// 0.2 (the low end of the usual 0.2–0.5) keeps the faint, thin horizontals of Song-style
+/// print at 200 dpi; the paper is already white (see [`whiten`]), so it adds no speckle.
+pub const SAUVOLA_K: f32 = 0.2;
+
+/// Black and white for a page (0 ink, 255 paper), by Sauvola's local threshold: a pixel is
+/// ink when darker than `m · (1 + k · (s / 128 − 1))`, `m` and `s` the mean and standard
+/// deviation of the [`BINARIZE_WINDOW`]-wide square around it. A stroke one pixel thin and
+/// only half-dark is ink beside white paper, where a global threshold at mid-gray drops it;
+/// a shadow across the page moves the threshold with it. Anything darker than a quarter
+/// gray is ink regardless (the middle of a solid black area, where `s` is 0, would
+/// otherwise be paper). Memory: two rows of column sums, not an integral image.
+pub fn binarize(gray: &GrayImage) -> GrayImage {
+    const ALWAYS_INK: u8 = 64;
+    let (w, h) = gray.dimensions();
+    let mut out = GrayImage::new(w, h);
+    if w == 0 || h == 0 {
+        return out;
+    }
+    let r = BINARIZE_WINDOW / 2;
+    let (wu, hu) = (w as usize, h as usize);
+    let raw = gray.as_raw();
+    // Sums over the window's rows, per column, of the values and of their squares.
+    let mut col = vec![0u64; wu];
+    let mut col_sq = vec![0u64; wu];
+    let add_row = |col: &mut [u64], col_sq: &mut [u64], y: usize, sign: bool| {
+        let row = &raw[y * wu..(y + 1) * wu];
+        for ((c, q), &v) in col.iter_mut().zip(col_sq.iter_mut()).zip(row) {
+            let v = u64::from(v);
+            if sign {
+                *c += v;
+                *q += v * v;
+            } else {
+                *c -= v;
+                *q -= v * v;
+            }
+        }
+    };
+    for y in 0..=(r as usize).min(hu - 1) {
+        add_row(&mut col, &mut col_sq, y, true);
+    }
+    let mut prefix = vec![0u64; wu + 1];
+    let mut prefix_sq = vec![0u64; wu + 1];
+    let ru = r as usize;
+    for y in 0..hu {
+        if y > 0 {
+            if y + ru < hu {
+                add_row(&mut col, &mut col_sq, y + ru, true);
+            }
+            if y > ru {
+                add_row(&mut col, &mut col_sq, y - ru - 1, false);
+            }
+        }
+        let rows = (y + ru).min(hu - 1) - y.saturating_sub(ru) + 1;
+        for x in 0..wu {
+            prefix[x + 1] = prefix[x] + col[x];
+            prefix_sq[x + 1] = prefix_sq[x] + col_sq[x];
+        }
+        let src = &raw[y * wu..(y + 1) * wu];
+        let dst = &mut out.as_mut()[y * wu..(y + 1) * wu];
+        for x in 0..wu {
+            let (x0, x1) = (x.saturating_sub(ru), (x + ru).min(wu - 1));
+            let n = ((x1 - x0 + 1) * rows) as f64;
+            let mean = (prefix[x1 + 1] - prefix[x0]) as f64 / n;
+            let var = (prefix_sq[x1 + 1] - prefix_sq[x0]) as f64 / n - mean * mean;
+            let sd = var.max(0.0).sqrt();
+            let threshold = mean * (1.0 + f64::from(SAUVOLA_K) * (sd / 128.0 - 1.0));
+            let v = src[x];
+            dst[x] = if v < ALWAYS_INK || f64::from(v) < threshold {
+                0
+            } else {
+                255
+            };
+        }
+    }
+    out
+}
+
+/// A 1-bit grayscale PNG of a black-and-white image (any value below 128 is black), with
+/// `dpi` recorded (pHYs).
+pub fn encode_bitonal_png(bw: &GrayImage, dpi: u32) -> Result<Vec<u8>> {
+    let (w, h) = bw.dimensions();
+    let stride = (w as usize).div_ceil(8);
+    let mut packed = vec![0u8; stride * h as usize];
+    for (y, row) in bw.rows().enumerate() {
+        let line = &mut packed[y * stride..(y + 1) * stride];
+        for (x, p) in row.enumerate() {
+            if p.0[0] >= 128 {
+                line[x / 8] |= 0x80 >> (x % 8);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let bad = |e: png::EncodingError| Error::BadImage(e.to_string());
+    let mut encoder = png::Encoder::new(&mut out, w, h);
+    encoder.set_color(png::ColorType::Grayscale);
+    encoder.set_depth(png::BitDepth::One);
+    // Filters do not help 1-bit rows (libpng's advice too); the best deflate does.
+    encoder.set_compression(png::Compression::High);
+    encoder.set_filter(png::Filter::NoFilter);
+    if dpi > 0 {
+        // Pixels per metre, rounded (200 dpi: 7874).
+        let ppm = ((u64::from(dpi) * 10_000 + 127) / 254) as u32;
+        encoder.set_pixel_dims(Some(png::PixelDimensions {
+            xppu: ppm,
+            yppu: ppm,
+            unit: png::Unit::Meter,
+        }));
+    }
+    let mut writer = encoder.write_header().map_err(bad)?;
+    writer.write_image_data(&packed).map_err(bad)?;
+    writer.finish().map_err(bad)?;
+    Ok(out)
 }
 
 /// The review screen's thumbnail (longest side [`THUMBNAIL_SIDE`]).
@@ -494,7 +707,13 @@ mod tests {
         assert!((p.width as i64 - w).abs() <= margin, "{p:?}");
         assert!((p.height as i64 - h).abs() <= margin, "{p:?}");
         assert_eq!(p.dpi, 300);
-        let back = image::load_from_memory(&p.jpeg).unwrap();
+        assert_eq!(
+            p.format,
+            Format::Jpeg,
+            "an ID card is never black and white"
+        );
+        assert_eq!((p.content_type(), p.extension()), ("image/jpeg", "jpg"));
+        let back = image::load_from_memory(&p.bytes).unwrap();
         assert_eq!(
             back.color(),
             image::ColorType::Rgb8,
@@ -518,14 +737,15 @@ mod tests {
         }
         let p = process(&raw(&DynamicImage::ImageRgb8(img), 300), Kind::Page).unwrap();
         assert_eq!(p.dpi, 200);
-        let back = image::load_from_memory(&p.jpeg).unwrap();
+        assert_eq!(p.format, Format::Jpeg, "a sparse page stays a gray JPEG");
+        let back = image::load_from_memory(&p.bytes).unwrap();
         assert_eq!(back.color(), image::ColorType::L8, "a page is grayscale");
         // About two thirds of the cropped size.
         assert!(p.width < 600 * 2 / 3 + 10 && p.width > 300, "{p:?}");
         let g = back.to_luma8();
         let paper = g.get_pixel(p.width / 2, 10 + (p.height / 2) % 7).0[0];
         assert!(paper >= 245, "paper is white: {paper}");
-        assert_eq!(p.sha256, sha256_hex(&p.jpeg));
+        assert_eq!(p.sha256, sha256_hex(&p.bytes));
         assert_eq!(p.sha256.len(), 64);
     }
 
@@ -582,6 +802,14 @@ mod tests {
         let (jpeg, q) = encode_within(&img, budget, 0).unwrap();
         assert!(q < 90);
         assert!(jpeg.len() <= budget.max_bytes);
+        // The highest quality on the ladder that fits, as stepping down one by one finds.
+        let stepped = (10..=90)
+            .rev()
+            .step_by(5)
+            .find(|&q| encode_jpeg(&img, q, 0).unwrap().len() <= budget.max_bytes)
+            .unwrap();
+        assert_eq!(q, stepped);
+        assert_eq!(jpeg, encode_jpeg(&img, q, 0).unwrap());
         // A budget that cannot be met stops at the lowest quality allowed.
         let impossible = Budget {
             max_bytes: 10,
@@ -589,6 +817,169 @@ mod tests {
             ..budget
         };
         assert_eq!(encode_within(&img, impossible, 0).unwrap().1, 50);
+    }
+
+    /// The benchmark's page of 10.5 pt Chinese print on off-white paper with sensor noise,
+    /// as a scanner at 200 dpi would deliver it.
+    fn dense_page() -> DynamicImage {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/benches/data/a4-dense-text-200dpi.png"
+        );
+        let text = image::open(path).unwrap().to_luma8();
+        let mut state = 0x2545_F491_u32;
+        DynamicImage::ImageLuma8(GrayImage::from_fn(text.width(), text.height(), |x, y| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            let noise = (state % 9) as i32 - 4;
+            let v = i32::from(text.get_pixel(x, y).0[0]);
+            Luma([((35 + v * (226 - 35) / 255) + noise).clamp(0, 255) as u8])
+        }))
+    }
+
+    #[test]
+    fn a_page_full_of_small_print_fits_its_budget_in_black_and_white() {
+        let budget = Budget::of(Kind::Page);
+        let p = process(&raw(&dense_page(), 200), Kind::Page).unwrap();
+        assert_eq!(p.format, Format::BitonalPng, "{p:?}");
+        assert!(p.bytes.len() <= budget.max_bytes, "{p:?}");
+        assert_eq!((p.content_type(), p.extension()), ("image/png", "png"));
+        assert_eq!((p.quality, p.dpi), (None, 200));
+        assert_eq!(p.sha256, sha256_hex(&p.bytes));
+        // A real 1-bit grayscale PNG (IHDR: bit depth 1, colour type 0) at 200 dpi (pHYs:
+        // 7874 pixels per metre).
+        assert_eq!(&p.bytes[..8], b"\x89PNG\r\n\x1a\n");
+        assert_eq!((p.bytes[24], p.bytes[25]), (1, 0));
+        let phys = p.bytes.windows(4).position(|w| w == b"pHYs").unwrap();
+        assert_eq!(&p.bytes[phys + 4..phys + 8], &7874u32.to_be_bytes());
+        let back = image::load_from_memory(&p.bytes).unwrap().to_luma8();
+        assert_eq!(back.dimensions(), (p.width, p.height));
+        assert!(back.pixels().all(|px| px.0[0] == 0 || px.0[0] == 255));
+        // About as much ink as the print has: 46 lines of 40 characters cover roughly a
+        // tenth to a fifth of the text block; neither lost strokes nor a blackened page.
+        let ink = back.pixels().filter(|px| px.0[0] == 0).count() as f64;
+        let share = ink / f64::from(p.width * p.height);
+        assert!((0.06..0.25).contains(&share), "ink share {share}");
+        // The same page as a gray JPEG at the lowest legible quality would not fit.
+        let gray = whiten(&dense_page().to_luma8());
+        let jpeg = encode_jpeg(&DynamicImage::ImageLuma8(gray), budget.min_quality, 200).unwrap();
+        assert!(jpeg.len() > budget.max_bytes, "{}", jpeg.len());
+    }
+
+    #[test]
+    fn a_page_over_budget_either_way_keeps_the_smaller_file() {
+        // Fine random dots (a halftone at its worst): neither a JPEG at the lowest quality
+        // nor a 1-bit PNG fits the budget. The page is still stored, as the smaller file.
+        let mut state = 0x9E37_79B9_u32;
+        let mut dots = |levels: [u8; 2]| {
+            GrayImage::from_fn(300, 300, |_, _| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                Luma([levels[(state % 2) as usize]])
+            })
+        };
+        // Black on white: 1 bit a pixel beats JPEG. Dark gray on darker gray: JPEG
+        // flattens it, black and white keeps every dot.
+        for (white, smaller) in [
+            (dots([0, 255]), Format::BitonalPng),
+            (dots([40, 70]), Format::Jpeg),
+        ] {
+            let blurred = DynamicImage::ImageLuma8(imageops::blur(&white, 0.6));
+            let budget = Budget {
+                quality: 75,
+                max_bytes: 1000,
+                min_quality: 35,
+            };
+            let jpeg = encode_jpeg(&blurred, 35, 200).unwrap();
+            let png = encode_bitonal_png(&binarize(&white), 200).unwrap();
+            assert!(jpeg.len() > 1000 && png.len() > 1000);
+            let (format, bytes, quality) = encode_page(&white, &blurred, budget, 200).unwrap();
+            match smaller {
+                Format::BitonalPng => {
+                    assert!(png.len() < jpeg.len());
+                    assert_eq!((format, bytes, quality), (Format::BitonalPng, png, None));
+                }
+                Format::Jpeg => {
+                    assert!(jpeg.len() < png.len());
+                    assert_eq!((format, bytes, quality), (Format::Jpeg, jpeg, Some(35)));
+                }
+            }
+        }
+    }
+
+    /// A white page with a block of coarse "print" and, beside it, one line one pixel thin
+    /// at `ink`; the ink pixels on and around the line after [`binarize`].
+    fn thin_line_after_binarize(ink: u8) -> (usize, usize) {
+        let mut g = GrayImage::from_pixel(300, 200, Luma([255]));
+        for y in 20..60 {
+            for x in 20..280 {
+                if (x / 6 + y / 6) % 3 == 0 {
+                    g.put_pixel(x, y, Luma([0]));
+                }
+            }
+        }
+        for x in 40..260 {
+            g.put_pixel(x, 120, Luma([ink]));
+        }
+        let bw = binarize(&g);
+        let on = (40..260)
+            .filter(|&x| bw.get_pixel(x, 120).0[0] == 0)
+            .count();
+        let around = (100..140)
+            .flat_map(|y| (0..300).map(move |x| (x, y)))
+            .filter(|&(x, y)| y != 120 && bw.get_pixel(x, y).0[0] == 0)
+            .count();
+        (on, around)
+    }
+
+    #[test]
+    fn thin_strokes_survive_binarisation() {
+        // A one-pixel stroke, black or only half dark (how a thin horizontal of Song print
+        // comes out of a 200-dpi scan), stays whole and stays one pixel thin. A global
+        // threshold at mid-gray would drop the pale one entirely.
+        for ink in [0u8, 100, 150, 170] {
+            let (on, around) = thin_line_after_binarize(ink);
+            assert_eq!((on, around), (220, 0), "a 1-px line at {ink}");
+        }
+        // Paper grain just below white is not ink.
+        let (on, _) = thin_line_after_binarize(235);
+        assert_eq!(on, 0);
+    }
+
+    #[test]
+    fn binarisation_follows_shadows_and_keeps_solid_black() {
+        // Left half in shadow (paper 170), right half lit (paper 255), print 40 on both,
+        // and a solid black bar wider than the window.
+        let mut g = GrayImage::from_fn(400, 200, |x, _| Luma([if x < 200 { 170 } else { 255 }]));
+        for y in 20..60 {
+            for x in (10..390).filter(|x| x % 10 < 3) {
+                g.put_pixel(x, y, Luma([40]));
+            }
+        }
+        for y in 100..180 {
+            for x in 100..300 {
+                g.put_pixel(x, y, Luma([0]));
+            }
+        }
+        let bw = binarize(&g);
+        let ink = |x, y| bw.get_pixel(x, y).0[0] == 0;
+        assert!(
+            !ink(50, 80) && !ink(350, 80),
+            "shadowed and lit paper are paper"
+        );
+        assert!(ink(11, 40) && ink(351, 40), "print on both halves is ink");
+        assert!(!ink(15, 40) && !ink(355, 40), "between strokes is paper");
+        assert!(ink(200, 140), "the middle of a solid black bar stays black");
+    }
+
+    #[test]
+    fn the_bitonal_png_round_trips() {
+        let bw = GrayImage::from_fn(13, 5, |x, y| Luma([if (x + y) % 3 == 0 { 0 } else { 255 }]));
+        let png = encode_bitonal_png(&bw, 200).unwrap();
+        let back = image::load_from_memory(&png).unwrap().to_luma8();
+        assert_eq!(back, bw);
     }
 
     #[test]

@@ -100,7 +100,7 @@ fn one_page_through_the_pipeline_with_progress() {
     assert_eq!((raw.width(), raw.height()), (787, 1102));
     assert_eq!(raw.color(), image::ColorType::L8);
     let p = pipeline::process(page, Kind::Page).unwrap();
-    assert_eq!(p.sha256, pipeline::sha256_hex(&p.jpeg));
+    assert_eq!(p.sha256, pipeline::sha256_hex(&p.bytes));
     assert!(!p.thumbnail.is_empty());
 }
 
