@@ -57,6 +57,6 @@ mod generated {
 pub use fonts::{FONT_FAMILY, FontSetup, prepare_fonts};
 pub use view::{
     BoardRow, BoardState, FieldErrorView, FieldKindView, FieldView, FormSection, FormView,
-    MessageKind, ReceiptView, ScanView, ServiceTile, StatusView, UiEvent,
+    Language, MessageKind, ReceiptView, ScanView, ServiceTile, StatusView, UiEvent,
 };
 pub use window::{Ui, UiError, UiHandle};

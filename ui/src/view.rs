@@ -159,3 +159,12 @@ pub enum MessageKind {
     Warning,
     Error,
 }
+
+/// The language on screen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Language {
+    /// Simplified Chinese, the default.
+    #[default]
+    Chinese,
+    English,
+}

@@ -9,7 +9,8 @@ use slint::{ComponentHandle, Model, ModelRc, SharedString, VecModel};
 use crate::convert;
 use crate::generated::{Api, AppWindow, Page};
 use crate::view::{
-    BoardRow, FieldErrorView, FormView, MessageKind, ReceiptView, ServiceTile, StatusView, UiEvent,
+    BoardRow, FieldErrorView, FormView, Language, MessageKind, ReceiptView, ServiceTile,
+    StatusView, UiEvent,
 };
 
 /// Why the window could not be opened or kept running.
@@ -75,6 +76,7 @@ impl Ui {
         let app =
             AppWindow::new().map_err(|e| UiError::new("the display could not be opened", e))?;
         clear_sample_data(&app);
+        set_language(&app, Language::Chinese);
         let events = Events::default();
         wire_callbacks(&app, &events);
         Ok(Ui { app, events })
@@ -227,6 +229,11 @@ impl UiHandle {
         });
     }
 
+    /// Switches the language of every page.
+    pub fn set_language(&self, language: Language) {
+        self.queue(move |app| set_language(app, language));
+    }
+
     /// Shows a banner over the page that hides itself after a few seconds.
     pub fn show_message(&self, zh: String, en: String, kind: MessageKind) {
         self.queue(move |app| show_banner(app, &zh, &en, kind));
@@ -264,6 +271,24 @@ fn edit_model<T: Clone + PartialEq + 'static, R>(
         }
     }
     result
+}
+
+/// The folder of the bundled translation (`translations/<name>/`); English is the source.
+fn translation_name(language: Language) -> &'static str {
+    match language {
+        Language::Chinese => "zh_CN",
+        Language::English => "",
+    }
+}
+
+fn set_language(app: &AppWindow, language: Language) {
+    // Only fails when the catalogue is missing, which the build guarantees it is not; the
+    // strings from Rust still follow `english`.
+    if let Err(e) = slint::select_bundled_translation(translation_name(language)) {
+        tracing::warn!("the {language:?} translation could not be selected: {e}");
+    }
+    app.global::<Api>()
+        .set_english(language == Language::English);
 }
 
 fn show_page(app: &AppWindow, page: Page) {
@@ -415,6 +440,21 @@ fn wire_callbacks(app: &AppWindow, events: &Events) {
         let Some(app) = weak.upgrade() else { return };
         show_page(&app, Page::Board);
         ev.emit(UiEvent::ShowBoard);
+    });
+
+    let weak = app.as_weak();
+    api.on_toggle_language(move || {
+        if let Some(app) = weak.upgrade() {
+            let english = app.global::<Api>().get_english();
+            set_language(
+                &app,
+                if english {
+                    Language::Chinese
+                } else {
+                    Language::English
+                },
+            );
+        }
     });
 
     let weak = app.as_weak();

@@ -136,6 +136,23 @@ impl Screen {
         Frame(pixels)
     }
 
+    /// Renders the page in Chinese, then in English (with the status bar's language button),
+    /// saves both when asked (`NAME-zh.png`, `NAME-en.png`) and returns to Chinese. Returns
+    /// the Chinese frame.
+    pub fn render_both(&self, name: &str) -> Frame {
+        let zh = self.render();
+        zh.save_if_asked(&format!("{name}-zh"));
+        self.tap("English");
+        let en = self.render();
+        en.save_if_asked(&format!("{name}-en"));
+        assert!(
+            en.pixels_differing(&zh) > 1000,
+            "{name}: the English page looks like the Chinese one"
+        );
+        self.tap("中文");
+        zh
+    }
+
     pub fn find(&self, label: &str) -> Vec<ElementHandle> {
         ElementHandle::find_by_accessible_label(self.ui.component(), label).collect()
     }
@@ -147,8 +164,18 @@ impl Screen {
     /// Taps the (first) element with this accessible label.
     pub fn tap(&self, label: &str) {
         let found = self.find(label);
+        // A field's label and its input (or a heading and a button) may read the same: tap
+        // what can be tapped.
         let element = found
-            .first()
+            .iter()
+            .find(|e| {
+                !matches!(
+                    e.accessible_role(),
+                    None | Some(i_slint_backend_testing::AccessibleRole::Text)
+                        | Some(i_slint_backend_testing::AccessibleRole::None)
+                )
+            })
+            .or(found.first())
             .unwrap_or_else(|| panic!("nothing labelled {label:?} on screen"));
         element.invoke_accessible_default_action();
         self.pump();
