@@ -57,6 +57,7 @@ mod generated {
 pub use fonts::{FONT_FAMILY, FontSetup, prepare_fonts};
 pub use view::{
     BoardRow, BoardState, FieldErrorView, FieldKindView, FieldView, FormSection, FormView,
-    Language, MessageKind, ReceiptView, ScanView, ServiceTile, StatusView, UiEvent,
+    GuideView, Language, MessageKind, NoticeView, PersonRow, ReceiptView, ScanView, ServiceTile,
+    StatusView, UiEvent,
 };
 pub use window::{Ui, UiError, UiHandle};

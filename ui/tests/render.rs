@@ -11,7 +11,8 @@ use std::time::Duration;
 use common::Screen;
 use kiosk_ui::{
     BoardRow, BoardState, FieldErrorView, FieldKindView, FieldView, FormSection, FormView,
-    MessageKind, ReceiptView, ScanView, ServiceTile, StatusView, UiEvent,
+    GuideView, MessageKind, NoticeView, PersonRow, ReceiptView, ScanView, ServiceTile, StatusView,
+    UiEvent,
 };
 
 // ---- sample data -------------------------------------------------------------------------
@@ -334,7 +335,22 @@ fn error(id: &str, zh: &str, en: &str) -> FieldErrorView {
 fn pages_render_and_respond() {
     let screen = Screen::new();
 
-    // An empty board first: the empty-state text shows, not sample data.
+    // The villager's idle screen first, without sample data.
+    screen.render();
+    assert!(screen.shows("请刷身份证"));
+    assert!(screen.shows("现在没有通知"));
+    assert!(
+        !screen.shows("本周六上午停电"),
+        "preview sample data is cleared"
+    );
+    assert!(
+        !screen.shows("已批准，请到服务站领取"),
+        "no personal data without a card"
+    );
+
+    // Staff go to the counter board: empty, not sample data.
+    screen.tap("工作人员");
+    assert_eq!(screen.take_events(), vec![UiEvent::ShowBoard]);
     let empty = screen.render();
     assert!(screen.shows("还没有申请"));
     assert!(
@@ -629,10 +645,133 @@ fn pages_render_and_respond() {
     screen.tap("已读卡");
     assert!(!screen.shows("已读卡"), "a tap hides the banner");
 
+    villager_flow(&screen);
+
     // Quitting is harmless here, and a handle outliving the window does nothing.
     let handle = screen.handle();
     handle.quit();
     drop(screen);
     handle.show_board();
     handle.set_board(board());
+}
+
+fn notices() -> Vec<NoticeView> {
+    vec![
+        NoticeView {
+            title_zh: "本周六上午停电".into(),
+            title_en: "Power cut on Saturday morning".into(),
+            body_zh: "因线路检修，本周六 8:00–12:00 全村停电。服务站照常开放，申请会先保存在本机，来电后自动发送。".into(),
+            body_en: "Line repairs: no power in the village on Saturday 8:00–12:00. The station stays open; applications are kept here and sent when the power is back.".into(),
+            published: "6月9日".into(),
+        },
+        NoticeView {
+            title_zh: "老年人优待证年龄调整".into(),
+            title_en: "Elderly card: new age".into(),
+            body_zh: "从下月起，本县年满 60 周岁即可办理。".into(),
+            body_en: "From next month the county issues the card from age 60.".into(),
+            published: "6月2日".into(),
+        },
+    ]
+}
+
+fn guide() -> Vec<GuideView> {
+    let p = |zh: &str, en: &str| (zh.to_owned(), en.to_owned());
+    vec![
+        GuideView {
+            id: "elderly-card".into(),
+            title_zh: "老年人优待证".into(),
+            title_en: "Elderly card".into(),
+            what_zh: "为年满规定年龄的老年人办理优待证，凭证享受乘车、游览等优待。".into(),
+            what_en: "The elderly card gives discounts on buses, sights and more.".into(),
+            who_zh: "申请当天年满 60 周岁。可以由家人代办。".into(),
+            who_en: "Aged 60 or over on the day of application. A relative may apply for you.".into(),
+            papers: vec![
+                p("申请人身份证（正反两面）", "Applicant's ID card (both sides)"),
+                p("户口簿（户主页和本人页）", "Household register (head's page and own page)"),
+                p("一寸照片", "A 1-inch photo"),
+            ],
+        },
+        GuideView {
+            id: "birth-permit".into(),
+            title_zh: "生育登记".into(),
+            title_en: "Birth registration".into(),
+            what_zh: "夫妻办理生育登记，领取生育服务证。".into(),
+            what_en: "Registers a birth and issues the birth permit.".into(),
+            who_zh: "登记结婚的夫妻；结婚登记时女方年满 20 周岁，男方年满 22 周岁。".into(),
+            who_en: "Married couples; at the marriage registration the woman was at least 20 and the man at least 22.".into(),
+            papers: vec![p("夫妻双方身份证", "Both ID cards"), p("结婚证", "Marriage certificate")],
+        },
+    ]
+}
+
+fn person_rows() -> Vec<PersonRow> {
+    vec![
+        PersonRow {
+            tracking_number: "MZ-240608-0004".into(),
+            service_zh: "老年人优待证".into(),
+            service_en: "Elderly card".into(),
+            state: BoardState::Ready,
+            words_zh: "已批准，请到服务站领取".into(),
+            words_en: "Approved, ready for pick-up at the station".into(),
+            updated: "6月9日".into(),
+        },
+        PersonRow {
+            tracking_number: "MZ-240611-0009".into(),
+            service_zh: "生育登记".into(),
+            service_en: "Birth registration".into(),
+            state: BoardState::Waiting,
+            words_zh: "已保存在服务站，联网后会发到县里".into(),
+            words_en: "Saved at the station; it goes to the county when the link is up".into(),
+            updated: "今天 10:42".into(),
+        },
+    ]
+}
+
+/// The villager's screen: notices and the guide without a card, one person's applications
+/// after a tap, and back to idle by itself.
+fn villager_flow(screen: &Screen) {
+    screen.tap("村民页面");
+    assert_eq!(screen.take_events(), vec![UiEvent::ShowIdle]);
+    let handle = screen.handle();
+    handle.set_notices(notices());
+    handle.set_guide(guide());
+    let idle = screen.render_both("idle");
+    idle.assert_rich("idle");
+    assert!(screen.shows("本周六上午停电"));
+    assert!(screen.shows("请刷身份证"));
+
+    screen.tap("老年人优待证");
+    screen.render_both("idle-guide");
+    assert!(screen.shows("申请当天年满 60 周岁。可以由家人代办。"));
+    assert!(screen.shows("户口簿（户主页和本人页）"));
+    screen.tap("关闭");
+    assert!(!screen.shows("户口簿（户主页和本人页）"));
+
+    // A card tap (the firmware looks the person up and answers).
+    screen.handle().show_person(person_rows());
+    screen.render_both("person");
+    assert!(screen.shows("老年人优待证: 已批准，请到服务站领取"));
+    assert!(!screen.shows("请刷身份证"));
+
+    // A touch keeps it up; then, untouched, it goes back to idle and forgets the rows.
+    screen.advance(Duration::from_secs(40));
+    screen.tap("English");
+    assert!(screen.shows("Elderly card: Approved, ready for pick-up at the station"));
+    screen.advance(Duration::from_secs(40));
+    assert!(
+        screen.shows("Your applications"),
+        "the touch restarted the wait"
+    );
+    screen.advance(Duration::from_secs(10));
+    assert!(screen.shows("请刷身份证"), "back to idle, in Chinese");
+    assert!(!screen.shows("老年人优待证: 已批准，请到服务站领取"));
+    assert!(!screen.shows("Elderly card: Approved, ready for pick-up at the station"));
+
+    // Done goes back at once; nobody's card, nobody's data.
+    screen.handle().show_person(Vec::new());
+    screen.render();
+    assert!(screen.shows("没有找到这张身份证的申请。"));
+    screen.tap("完成");
+    assert_eq!(screen.take_events(), vec![UiEvent::ShowIdle]);
+    assert!(screen.shows("请刷身份证"));
 }
