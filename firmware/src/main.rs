@@ -24,6 +24,7 @@ mod selftest;
 mod station;
 mod status;
 mod submit;
+mod villager;
 mod watchdog;
 
 use std::process::ExitCode;
