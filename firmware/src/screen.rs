@@ -426,7 +426,11 @@ impl Controller {
                 .unwrap_or_else(|p| p.into_inner())
                 .for_person(&key);
             match found {
-                Ok(apps) => handle.show_person(villager::person_rows(&catalog(&shared), &apps)),
+                Ok(apps) => handle.show_person(villager::person_rows(
+                    &catalog(&shared),
+                    &apps,
+                    form::now(),
+                )),
                 Err(e) => {
                     tracing::error!(error = %e, "cannot look up a card holder's applications");
                     handle.show_message(

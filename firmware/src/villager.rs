@@ -112,11 +112,13 @@ pub fn notices(bodies: &[String]) -> Vec<NoticeView> {
         .collect()
 }
 
-/// One card holder's applications, newest first, each in plain words.
-pub fn person_rows(catalog: &Catalog, apps: &[Summary]) -> Vec<PersonRow> {
+/// One card holder's applications, newest first, each in plain words; dates in `now`'s
+/// offset (the station's local time).
+pub fn person_rows(catalog: &Catalog, apps: &[Summary], now: OffsetDateTime) -> Vec<PersonRow> {
     apps.iter()
         .map(|a| {
             let (state, zh, en) = plain_words(a);
+            let updated = a.updated_at.to_offset(now.offset());
             let service = catalog.service(&a.service);
             PersonRow {
                 tracking_number: a.tracking_number.clone(),
@@ -242,6 +244,7 @@ mod tests {
                 summary(AppState::Ready, Some("approved"), None),
                 summary(AppState::HandedOver, Some("approved"), None),
             ],
+            datetime!(2026-06-10 08:00 +8),
         );
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].service_zh, "老年人优待证");
@@ -307,7 +310,7 @@ mod tests {
         let mine = outbox
             .for_person(&keys.key("532627195003120034"))
             .expect("the lookup");
-        let rows = person_rows(&catalog, &mine);
+        let rows = person_rows(&catalog, &mine, now);
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].service_zh, "老年人优待证");
         assert_eq!(rows[0].words_zh, "已保存在服务站，联网后会发到县里");
