@@ -127,7 +127,8 @@ pub fn person_rows(catalog: &Catalog, apps: &[Summary], now: OffsetDateTime) -> 
                 state,
                 words_zh: zh,
                 words_en: en,
-                updated: format!("{}月{}日", u8::from(updated.month()), updated.day()),
+                updated_zh: format!("{}月{}日", u8::from(updated.month()), updated.day()),
+                updated_en: format!("{:02}-{:02}", u8::from(updated.month()), updated.day()),
             }
         })
         .collect()
@@ -246,12 +247,13 @@ mod tests {
         assert_eq!(rows[0].service_zh, "老年人优待证");
         assert_eq!(rows[0].state, BoardState::Ready);
         assert_eq!(rows[1].words_zh, "已领取");
-        assert_eq!(rows[0].updated, "6月9日");
+        assert_eq!(rows[0].updated_zh, "6月9日");
+        assert_eq!(rows[0].updated_en, "06-09");
         // 2026-06-09 20:00 UTC is already the 10th at the station (UTC+8).
         let mut late = summary(AppState::Ready, Some("approved"), None);
         late.updated_at = datetime!(2026-06-09 20:00 UTC);
         let rows = person_rows(&Catalog::builtin(), &[late], datetime!(2026-06-10 08:00 +8));
-        assert_eq!(rows[0].updated, "6月10日");
+        assert_eq!(rows[0].updated_zh, "6月10日");
     }
 
     #[test]

@@ -68,7 +68,8 @@ pub(crate) fn person_rows(rows: &[PersonRow]) -> Vec<g::PersonRowData> {
             state: row_state(r.state),
             words_zh: s(&r.words_zh),
             words_en: s(&r.words_en),
-            updated: s(&r.updated),
+            updated_zh: s(&r.updated_zh),
+            updated_en: s(&r.updated_en),
         })
         .collect()
 }

@@ -210,6 +210,7 @@ pub struct PersonRow {
     /// Where it stands, in plain words ("已批准，请到服务站领取").
     pub words_zh: String,
     pub words_en: String,
-    /// Already formatted.
-    pub updated: String,
+    /// Already formatted, in each language.
+    pub updated_zh: String,
+    pub updated_en: String,
 }

@@ -713,7 +713,8 @@ fn person_rows() -> Vec<PersonRow> {
             state: BoardState::Ready,
             words_zh: "已批准，请到服务站领取".into(),
             words_en: "Approved, ready for pick-up at the station".into(),
-            updated: "6月9日".into(),
+            updated_zh: "6月9日".into(),
+            updated_en: "06-09".into(),
         },
         PersonRow {
             tracking_number: "MZ-240611-0009".into(),
@@ -722,7 +723,8 @@ fn person_rows() -> Vec<PersonRow> {
             state: BoardState::Waiting,
             words_zh: "已保存在服务站，联网后会发到县里".into(),
             words_en: "Saved at the station; it goes to the county when the link is up".into(),
-            updated: "今天 10:42".into(),
+            updated_zh: "今天 10:42".into(),
+            updated_en: "today 10:42".into(),
         },
     ]
 }
