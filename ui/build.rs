@@ -6,7 +6,12 @@ fn main() {
         .with_style("fluent-light".into())
         // Element names for `i_slint_backend_testing::ElementHandle` (tests/render.rs drives
         // the pages by accessible label); costs a few strings in the binary.
-        .with_debug_info(true);
+        .with_debug_info(true)
+        // English is the source language of the @tr() strings; Chinese, shown by default,
+        // comes from translations/zh_CN/LC_MESSAGES/kiosk-ui.po, compiled into the binary.
+        .with_bundled_translations(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("translations"),
+        );
     slint_build::compile_with_config("ui/app.slint", config)
         .expect("the Slint pages under ui/ should compile");
 }

@@ -120,6 +120,7 @@ fn sample_application() -> (SubmitApplication, Vec<(String, Vec<u8>)>) {
         submitted_at: "2026-11-25T08:30:00Z".into(),
         fields,
         attachments,
+        sealed: None,
     };
     (app, files)
 }

@@ -26,6 +26,7 @@ mod selftest;
 mod station;
 mod status;
 mod submit;
+mod villager;
 mod watchdog;
 
 use std::process::ExitCode;
@@ -77,6 +78,23 @@ impl<E: std::error::Error> From<E> for Failure {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init();
+    let shows_screen = matches!(
+        cli.command,
+        None | Some(
+            Command::Demo { headless: false }
+                | Command::Run {
+                    headless: false,
+                    ..
+                }
+        )
+    );
+    if shows_screen {
+        // Before any thread starts: may point fontconfig at a stand-in font so the screen's
+        // font loader cannot panic on a machine without fonts (kiosk_ui::prepare_fonts).
+        if let Err(e) = kiosk_ui::prepare_fonts() {
+            tracing::warn!("the font guard could not write its stand-in: {e}");
+        }
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {

@@ -23,6 +23,7 @@ use crate::catalog::Catalog;
 use crate::daemon::{Shared, wait_for_signal};
 use crate::form::{self, Problem};
 use crate::samples;
+use crate::villager;
 
 /// Run the window until it closes. Without a display, say so and carry on headless.
 pub fn run(
@@ -43,6 +44,7 @@ pub fn run(
     };
     let handle = ui.handle();
     handle.set_services(catalog(&shared).services.iter().map(tile).collect());
+    handle.set_guide(villager::guide(&catalog(&shared)));
     let (station_zh, station_en) = split_name(&shared.station.station_name);
     handle.set_status(StatusView {
         station_zh,
@@ -143,6 +145,7 @@ async fn refresh(shared: Shared, handle: UiHandle, alive: crate::watchdog::Beat)
         return degraded(health, handle, alive).await;
     }
     let mut catalog_version: Option<u64> = None;
+    let mut shown_notices: Option<Vec<String>> = None;
     loop {
         let beat = alive.clone();
         handle.ping(move || beat.beat());
@@ -152,15 +155,25 @@ async fn refresh(shared: Shared, handle: UiHandle, alive: crate::watchdog::Beat)
             store.read(|ob| {
                 let pulled = ob.catalog()?.map(|(v, _)| v);
                 let newer = (pulled != known).then(|| (pulled, Catalog::load(ob)));
-                Ok((ob.status(form::now())?, ob.recent(50)?, newer))
+                Ok((
+                    ob.status(form::now())?,
+                    ob.recent(50)?,
+                    newer,
+                    ob.notices(form::now())?,
+                ))
             })
         })
         .await;
         match read {
-            Ok(Ok((status, recent, newer))) => {
+            Ok(Ok((status, recent, newer, notices))) => {
+                if shown_notices.as_ref() != Some(&notices) {
+                    handle.set_notices(villager::notices(&notices));
+                    shown_notices = Some(notices);
+                }
                 if let Some((version, fresh)) = newer {
                     catalog_version = version;
                     handle.set_services(fresh.services.iter().map(tile).collect());
+                    handle.set_guide(villager::guide(&fresh));
                     *shared.catalog.lock().unwrap_or_else(|p| p.into_inner()) = fresh;
                 }
                 let cat = catalog(&shared);
@@ -254,6 +267,7 @@ impl Controller {
                 self.form = None;
                 self.handle.show_board();
             }
+            UiEvent::ShowIdle => self.form = None,
         }
     }
 
@@ -380,13 +394,23 @@ impl Controller {
 
     /// Demo: put the sample card for the next empty card group on the simulated reader.
     /// The form fills when the driver reports the card (`card_presented`).
+    /// Without an open form it is a villager's tap: the first sample card, whose holder has
+    /// applications after the walking skeleton's `kiosk submit`.
     fn card_tap(&mut self) {
         if self.form.is_none() {
-            self.handle.show_message(
-                "请先选择要办理的服务".into(),
-                "Choose a service first".into(),
-                MessageKind::Info,
-            );
+            match &self.sim {
+                Some(sim) => {
+                    if let Err(e) = sim.place(samples::cards()[0].clone()) {
+                        tracing::error!(error = %e, "sample card refused by the simulator");
+                    }
+                }
+                None => self.handle.show_message(
+                    "读卡器还没有接好".into(),
+                    "The card reader is not set up yet".into(),
+                    MessageKind::Warning,
+                ),
+            }
+            self.pending_group = None;
             return;
         }
         let Some(group) = self.next_card_group() else {
@@ -426,10 +450,14 @@ impl Controller {
         if let Some(sim) = &self.sim {
             sim.lift();
         }
+        if self.form.is_none() {
+            self.show_person(&card);
+            return;
+        }
         let (Some(f), Some(group)) = (self.form.as_mut(), group) else {
             self.handle.show_message(
-                "请先选择要办理的服务，再刷身份证".into(),
-                "Choose a service first, then place the ID card".into(),
+                "表上需要刷卡的地方都已填好".into(),
+                "Every card on this form is already read".into(),
                 MessageKind::Info,
             );
             return;
@@ -454,6 +482,30 @@ impl Controller {
                 MessageKind::Warning,
             );
         }
+    }
+
+    /// A card tap with no form open: that person's applications, found by keyed hash.
+    fn show_person(&self, card: &Card) {
+        let key = self.shared.people.key(&card.text.id_number);
+        let (shared, handle) = (self.shared.clone(), self.handle.clone());
+        self.rt.spawn_blocking(move || {
+            let found = shared.outbox.read(|ob| ob.for_person(&key));
+            match found {
+                Ok(apps) => handle.show_person(villager::person_rows(
+                    &catalog(&shared),
+                    &apps,
+                    form::now(),
+                )),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot look up a card holder's applications");
+                    handle.show_message(
+                        "现在查不到您的申请，请稍后再试，或问工作人员".into(),
+                        "Your applications cannot be looked up now; try again later or ask the staff".into(),
+                        MessageKind::Warning,
+                    );
+                }
+            }
+        });
     }
 
     fn submit(&mut self) {

@@ -9,8 +9,8 @@ use slint::{Model, ModelRc, SharedString, VecModel};
 
 use crate::generated as g;
 use crate::view::{
-    BoardRow, BoardState, FieldErrorView, FieldKindView, FormView, MessageKind, ReceiptView,
-    ScanView, ServiceTile, StatusView, UiEvent,
+    BoardRow, BoardState, FieldErrorView, FieldKindView, FormView, GuideView, MessageKind,
+    NoticeView, PersonRow, ReceiptView, ScanView, ServiceTile, StatusView, UiEvent,
 };
 
 /// Choices with at most this many options are shown as buttons side by side.
@@ -23,6 +23,55 @@ pub(crate) fn banner_duration(kind: MessageKind) -> Duration {
         MessageKind::Warning => Duration::from_secs(7),
         MessageKind::Error => Duration::from_secs(10),
     }
+}
+
+/// The person page goes back to the idle screen after this long without a touch: long
+/// enough to read slowly, short enough that the next villager does not find it.
+pub(crate) const PERSON_TIMEOUT: Duration = Duration::from_secs(45);
+
+pub(crate) fn notices(items: &[NoticeView]) -> Vec<g::NoticeData> {
+    items
+        .iter()
+        .map(|n| g::NoticeData {
+            title_zh: s(&n.title_zh),
+            title_en: s(&n.title_en),
+            body_zh: s(&n.body_zh),
+            body_en: s(&n.body_en),
+            published: s(&n.published),
+        })
+        .collect()
+}
+
+pub(crate) fn guide(items: &[GuideView]) -> Vec<g::GuideData> {
+    items
+        .iter()
+        .map(|e| g::GuideData {
+            id: s(&e.id),
+            title_zh: s(&e.title_zh),
+            title_en: s(&e.title_en),
+            what_zh: s(&e.what_zh),
+            what_en: s(&e.what_en),
+            who_zh: s(&e.who_zh),
+            who_en: s(&e.who_en),
+            papers_zh: strings(e.papers.iter().map(|(zh, _)| zh.clone())),
+            papers_en: strings(e.papers.iter().map(|(_, en)| en.clone())),
+        })
+        .collect()
+}
+
+pub(crate) fn person_rows(rows: &[PersonRow]) -> Vec<g::PersonRowData> {
+    rows.iter()
+        .map(|r| g::PersonRowData {
+            tracking_number: s(&r.tracking_number),
+            service_zh: s(&r.service_zh),
+            service_en: s(&r.service_en),
+            state: row_state(r.state),
+            words_zh: s(&r.words_zh),
+            words_en: s(&r.words_en),
+            updated_zh: s(&r.updated_zh),
+            updated_en: s(&r.updated_en),
+        })
+        .collect()
 }
 
 /// After this long without an answer from the firmware, Submit can be pressed again.

@@ -45,6 +45,7 @@
 //! memory; see `tests/render.rs`. `UPDATE_SCREENS=1` writes the renders to `docs/screens/`.
 
 mod convert;
+mod fonts;
 mod view;
 mod window;
 
@@ -53,8 +54,10 @@ mod generated {
     slint::include_modules!();
 }
 
+pub use fonts::{FONT_FAMILY, FontSetup, prepare_fonts};
 pub use view::{
     BoardRow, BoardState, FieldErrorView, FieldKindView, FieldView, FormSection, FormView,
-    MessageKind, ReceiptView, ScanView, ServiceTile, StatusView, UiEvent,
+    GuideView, Language, MessageKind, NoticeView, PersonRow, ReceiptView, ScanView, ServiceTile,
+    StatusView, UiEvent,
 };
 pub use window::{Ui, UiError, UiHandle};

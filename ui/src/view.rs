@@ -19,8 +19,11 @@ pub enum UiEvent {
     CancelForm,
     /// Demo only: the "模拟刷卡 Simulate card tap" button, shown when [`StatusView::demo`] is set.
     SimulateCardTap,
-    /// The operator asked for the counter board. The UI is already showing it.
+    /// The operator asked for the counter board (Back to the board, or Staff on the idle
+    /// screen). The UI is already showing it.
     ShowBoard,
+    /// The board's "villager screen" button. The UI is already showing the idle screen.
+    ShowIdle,
 }
 
 /// A service the operator can start from the board.
@@ -158,4 +161,56 @@ pub enum MessageKind {
     Info,
     Warning,
     Error,
+}
+
+/// The language on screen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Language {
+    /// Simplified Chinese, the default.
+    #[default]
+    Chinese,
+    English,
+}
+
+/// A notice the county sent to the station, shown on the idle screen.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct NoticeView {
+    pub title_zh: String,
+    pub title_en: String,
+    pub body_zh: String,
+    pub body_en: String,
+    /// Already formatted.
+    pub published: String,
+}
+
+/// One service in the idle screen's guide.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct GuideView {
+    pub id: String,
+    pub title_zh: String,
+    pub title_en: String,
+    /// What the service is.
+    pub what_zh: String,
+    pub what_en: String,
+    /// Who may apply.
+    pub who_zh: String,
+    pub who_en: String,
+    /// The papers to bring, `(zh, en)` each.
+    pub papers: Vec<(String, String)>,
+}
+
+/// One application of the person whose card was tapped on the idle screen.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PersonRow {
+    pub tracking_number: String,
+    pub service_zh: String,
+    pub service_en: String,
+    /// Chooses the icon and colour.
+    pub state: BoardState,
+    /// Where it stands, in plain words ("已批准，请到服务站领取").
+    pub words_zh: String,
+    pub words_en: String,
+    /// Already formatted, in each language.
+    pub updated_zh: String,
+    pub updated_en: String,
 }

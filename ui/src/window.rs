@@ -9,7 +9,8 @@ use slint::{ComponentHandle, Model, ModelRc, SharedString, VecModel};
 use crate::convert;
 use crate::generated::{Api, AppWindow, Page};
 use crate::view::{
-    BoardRow, FieldErrorView, FormView, MessageKind, ReceiptView, ServiceTile, StatusView, UiEvent,
+    BoardRow, FieldErrorView, FormView, GuideView, Language, MessageKind, NoticeView, PersonRow,
+    ReceiptView, ServiceTile, StatusView, UiEvent,
 };
 
 /// Why the window could not be opened or kept running.
@@ -67,7 +68,7 @@ pub struct Ui {
 }
 
 impl Ui {
-    /// Builds the window (1280x800) showing the counter board, with no data yet.
+    /// Builds the window (1280x800) showing the villager's idle screen, with no data yet.
     ///
     /// Uses the Slint platform installed with `slint::platform::set_platform`, if any;
     /// otherwise opens a window on the desktop (winit).
@@ -75,6 +76,7 @@ impl Ui {
         let app =
             AppWindow::new().map_err(|e| UiError::new("the display could not be opened", e))?;
         clear_sample_data(&app);
+        set_language(&app, Language::Chinese);
         let events = Events::default();
         wire_callbacks(&app, &events);
         Ok(Ui { app, events })
@@ -159,6 +161,39 @@ impl UiHandle {
         });
     }
 
+    /// Replaces the notices on the idle screen.
+    pub fn set_notices(&self, notices: Vec<NoticeView>) {
+        self.queue(move |app| {
+            app.global::<Api>()
+                .set_notices(model(convert::notices(&notices)));
+        });
+    }
+
+    /// Replaces the service guide on the idle screen.
+    pub fn set_guide(&self, guide: Vec<GuideView>) {
+        self.queue(move |app| {
+            let api = app.global::<Api>();
+            api.set_guide_open(-1);
+            api.set_guide(model(convert::guide(&guide)));
+        });
+    }
+
+    /// Shows one card holder's applications. The page goes back to the idle screen (and to
+    /// Chinese) by itself after a while without a touch, and forgets the rows.
+    pub fn show_person(&self, rows: Vec<PersonRow>) {
+        self.queue(move |app| {
+            let api = app.global::<Api>();
+            api.set_person_rows(model(convert::person_rows(&rows)));
+            show_page(app, Page::Person);
+            keep_person_page(app);
+        });
+    }
+
+    /// Switches to the villager's idle screen, forgetting any person's applications.
+    pub fn show_idle(&self) {
+        self.queue(show_idle);
+    }
+
     /// Switches to the counter board.
     pub fn show_board(&self) {
         self.queue(|app| show_page(app, Page::Board));
@@ -227,6 +262,11 @@ impl UiHandle {
         });
     }
 
+    /// Switches the language of every page.
+    pub fn set_language(&self, language: Language) {
+        self.queue(move |app| set_language(app, language));
+    }
+
     /// Shows a banner over the page that hides itself after a few seconds.
     pub fn show_message(&self, zh: String, en: String, kind: MessageKind) {
         self.queue(move |app| show_banner(app, &zh, &en, kind));
@@ -266,11 +306,55 @@ fn edit_model<T: Clone + PartialEq + 'static, R>(
     result
 }
 
+/// The folder of the bundled translation (`translations/<name>/`); English is the source.
+fn translation_name(language: Language) -> &'static str {
+    match language {
+        Language::Chinese => "zh_CN",
+        Language::English => "",
+    }
+}
+
+fn set_language(app: &AppWindow, language: Language) {
+    // Only fails when the catalogue is missing, which the build guarantees it is not; the
+    // strings from Rust still follow `english`.
+    if let Err(e) = slint::select_bundled_translation(translation_name(language)) {
+        tracing::warn!("the {language:?} translation could not be selected: {e}");
+    }
+    app.global::<Api>()
+        .set_english(language == Language::English);
+}
+
 fn show_page(app: &AppWindow, page: Page) {
     let api = app.global::<Api>();
+    if page != Page::Person {
+        // No personal data stays behind a page that does not show it.
+        api.set_person_rows(model(Vec::new()));
+    }
     api.set_confirm_cancel(false);
     api.set_form_busy(false);
     api.set_page(page);
+}
+
+fn show_idle(app: &AppWindow) {
+    let api = app.global::<Api>();
+    api.set_guide_open(-1);
+    show_page(app, Page::Idle);
+}
+
+/// (Re)starts the person page's way back to idle: only the timer of the latest touch acts.
+fn keep_person_page(app: &AppWindow) {
+    let api = app.global::<Api>();
+    let serial = api.get_person_serial().wrapping_add(1);
+    api.set_person_serial(serial);
+    let weak = app.as_weak();
+    slint::Timer::single_shot(convert::PERSON_TIMEOUT, move || {
+        let Some(app) = weak.upgrade() else { return };
+        let api = app.global::<Api>();
+        if api.get_page() == Page::Person && api.get_person_serial() == serial {
+            show_idle(&app);
+            set_language(&app, Language::Chinese);
+        }
+    });
 }
 
 fn show_banner(app: &AppWindow, zh: &str, en: &str, kind: MessageKind) {
@@ -316,7 +400,9 @@ fn clear_sample_data(app: &AppWindow) {
     api.set_form_dirty(false);
     api.set_receipt(Default::default());
     api.set_banner(Default::default());
-    show_page(app, Page::Board);
+    api.set_notices(model(Vec::new()));
+    api.set_guide(model(Vec::new()));
+    show_idle(app);
 }
 
 /// Connects every callback of `api.slint` to the firmware's handler. Callbacks hold weak
@@ -415,6 +501,48 @@ fn wire_callbacks(app: &AppWindow, events: &Events) {
         let Some(app) = weak.upgrade() else { return };
         show_page(&app, Page::Board);
         ev.emit(UiEvent::ShowBoard);
+    });
+
+    let (ev, weak) = (events.clone(), app.as_weak());
+    api.on_staff(move || {
+        let Some(app) = weak.upgrade() else { return };
+        show_page(&app, Page::Board);
+        ev.emit(UiEvent::ShowBoard);
+    });
+
+    let (ev, weak) = (events.clone(), app.as_weak());
+    api.on_show_idle(move || {
+        let Some(app) = weak.upgrade() else { return };
+        show_idle(&app);
+        ev.emit(UiEvent::ShowIdle);
+    });
+
+    let weak = app.as_weak();
+    api.on_person_activity(move || {
+        if let Some(app) = weak.upgrade()
+            && app.global::<Api>().get_page() == Page::Person
+        {
+            keep_person_page(&app);
+        }
+    });
+
+    let weak = app.as_weak();
+    api.on_toggle_language(move || {
+        if let Some(app) = weak.upgrade() {
+            let api = app.global::<Api>();
+            if api.get_page() == Page::Person {
+                keep_person_page(&app);
+            }
+            let english = api.get_english();
+            set_language(
+                &app,
+                if english {
+                    Language::Chinese
+                } else {
+                    Language::English
+                },
+            );
+        }
     });
 
     let weak = app.as_weak();
