@@ -290,6 +290,7 @@ mod tests {
         let keys = crate::people::PersonKeys::load_or_create(dir.path()).expect("person keys");
         let mut outbox = Outbox::open(&dir.path().join("outbox")).expect("the outbox opens");
         let now = datetime!(2026-06-09 10:00 +8);
+        let county = sealing::PrivateKey::generate().public_key();
         for (id_number, service) in [
             ("532627195003120034", "elderly-card"),
             ("53262719950214002X", "birth-permit"),
@@ -305,6 +306,7 @@ mod tests {
                         person_keys: vec![keys.key(id_number)],
                         scans: Vec::new(),
                     },
+                    &county,
                     now,
                 )
                 .expect("stored");
