@@ -617,6 +617,7 @@ fn board_row(catalog: &Catalog, s: &Summary) -> BoardRow {
         (AppState::Returned, _) => (BoardState::Problem, form::state_label(s.state)),
     };
     let service = catalog.service(&s.service);
+    let updated = when(s.updated_at, form::now());
     BoardRow {
         tracking_number: s.tracking_number.clone(),
         service_zh: service
@@ -629,7 +630,8 @@ fn board_row(catalog: &Catalog, s: &Summary) -> BoardRow {
         state,
         state_zh: zh.to_string(),
         state_en: en.to_string(),
-        updated: when(s.updated_at, form::now()).0,
+        updated_zh: updated.0,
+        updated_en: updated.1,
     }
 }
 
