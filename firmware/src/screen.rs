@@ -712,6 +712,7 @@ fn board_row(catalog: &Catalog, s: &Summary) -> BoardRow {
         (AppState::Returned, _) => (BoardState::Problem, form::state_label(s.state)),
     };
     let service = catalog.service(&s.service);
+    let updated = when(s.updated_at, form::now());
     BoardRow {
         tracking_number: s.tracking_number.clone(),
         service_zh: service
@@ -724,7 +725,8 @@ fn board_row(catalog: &Catalog, s: &Summary) -> BoardRow {
         state,
         state_zh: zh.to_string(),
         state_en: en.to_string(),
-        updated: when(s.updated_at, form::now()).0,
+        updated_zh: updated.0,
+        updated_en: updated.1,
     }
 }
 
@@ -773,6 +775,109 @@ fn split_name(name: &str) -> (String, String) {
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    /// Runs what other threads queued for the UI, then returns.
+    fn pump() {
+        slint::invoke_from_event_loop(|| {
+            let _ = slint::quit_event_loop();
+        })
+        .expect("the testing backend has an event loop");
+        slint::run_event_loop().expect("the event loop runs");
+    }
+
+    /// The villager's flow through the real UI (Slint's testing backend), the real outbox
+    /// and the controller a card tap reaches: idle, a card tap, only that person's
+    /// applications in plain words, back to idle by itself. The only test of this binary
+    /// that installs a Slint platform.
+    #[test]
+    fn a_card_tap_on_the_idle_screen_shows_only_own_applications_then_idle() {
+        kiosk_ui::prepare_fonts().expect("the font guard");
+        i_slint_backend_testing::init_integration_test_with_mock_time();
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let people = crate::people::PersonKeys::load_or_create(dir.path()).expect("keys");
+        let mut outbox =
+            store_and_forward::Outbox::open(&dir.path().join("outbox")).expect("an outbox");
+        let cards = samples::cards();
+        for (card, service) in [(&cards[0], "elderly-card"), (&cards[1], "birth-permit")] {
+            outbox
+                .submit(
+                    NewApplication {
+                        id: uuid::Uuid::now_v7(),
+                        service: service.into(),
+                        service_version: 1,
+                        fields: BTreeMap::new(),
+                        masked_name: "某*".into(),
+                        person_keys: vec![people.key(&card.text.id_number)],
+                        scans: Vec::new(),
+                    },
+                    form::now(),
+                )
+                .expect("stored");
+        }
+        let shared = Shared {
+            outbox: Arc::new(Mutex::new(outbox)),
+            catalog: Arc::new(Mutex::new(Catalog::builtin())),
+            wake: Arc::new(tokio::sync::Notify::new()),
+            station: crate::station::Station {
+                county_url: "http://127.0.0.1:9".into(),
+                station_id: "st-test".into(),
+                station_name: "坝美村为民服务站".into(),
+                credential: String::new(),
+            },
+            people,
+            demo: false,
+            liveness: crate::watchdog::Liveness::new(),
+        };
+        let ui = Ui::new().expect("the UI on the testing backend");
+        let mut controller = Controller {
+            shared,
+            handle: ui.handle(),
+            rt: rt.handle().clone(),
+            form: None,
+            sim: None,
+            pending_group: None,
+        };
+        let shows = |label: &str| {
+            i_slint_backend_testing::ElementHandle::find_by_accessible_label(ui.component(), label)
+                .next()
+                .is_some()
+        };
+        let mine = "老年人优待证: 已保存在服务站，联网后会发到县里";
+        pump();
+        assert!(shows("请刷身份证"), "the UI starts on the idle screen");
+        assert!(!shows(mine), "no card, no personal data");
+
+        controller.card_presented(cards[0].clone());
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !shows(mine) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the holder's applications never appeared"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+            pump();
+        }
+        assert!(!shows("请刷身份证"));
+        let birth = catalog(&controller.shared)
+            .service("birth-permit")
+            .map(|d| d.title.zh.clone())
+            .expect("the birth permit");
+        assert!(
+            !shows(&format!("{birth}: 已保存在服务站，联网后会发到县里")),
+            "another person's application must not show"
+        );
+
+        // Nobody touches the screen: back to idle, and the rows are gone.
+        i_slint_backend_testing::mock_elapsed_time(Duration::from_secs(46));
+        pump();
+        assert!(shows("请刷身份证"));
+        assert!(!shows(mine));
+    }
 
     #[test]
     fn times_read_naturally() {

@@ -169,7 +169,8 @@ pub(crate) fn board_rows(rows: &[BoardRow]) -> Vec<g::BoardRowData> {
             state: row_state(r.state),
             state_zh: s(&r.state_zh),
             state_en: s(&r.state_en),
-            updated: s(&r.updated),
+            updated_zh: s(&r.updated_zh),
+            updated_en: s(&r.updated_en),
         })
         .collect()
 }
@@ -742,7 +743,8 @@ mod tests {
             state: BoardState::HandedOver,
             state_zh: "已领取".into(),
             state_en: "Handed over".into(),
-            updated: "今天".into(),
+            updated_zh: "今天".into(),
+            updated_en: "today".into(),
         }]);
         assert_eq!(rows[0].state, g::RowState::HandedOver);
         assert_eq!(rows[0].tracking_number, "MZ-1");

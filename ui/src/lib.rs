@@ -2,8 +2,10 @@
 //!
 //! # Design
 //!
-//! - The pages live in `ui/*.slint`, one file per page (`board_page`, `form_page`,
-//!   `submitted_page`, plus the `status_bar` and `banner` shown over them). They read data from,
+//! - The pages live in `ui/*.slint`, one file per page (`idle_page`, the villager's first
+//!   screen; `person_page`, one card holder's applications; `board_page`, `form_page`,
+//!   `submitted_page` for the operator; plus the `status_bar` with the language button and
+//!   the `banner` shown over them). They read data from,
 //!   and report actions to, the `export global`s in `ui/api.slint` — **the only surface Rust
 //!   touches**. `api.slint` holds sample data so the live preview shows something; [`Ui::new`]
 //!   clears it.
@@ -18,6 +20,11 @@
 //! - User actions arrive as [`UiEvent`]s on the UI thread through [`Ui::on_event`]. Slint
 //!   callbacks hold weak handles only. Leaving a page (Cancel, Back to the board) switches the
 //!   page at once and then reports it; everything else waits for the firmware to answer.
+//!
+//! - One language at a time, Chinese by default ([`Language`]): the pages' own strings are
+//!   `@tr()` with the Chinese in `translations/zh_CN/LC_MESSAGES/kiosk-ui.po`, bundled at
+//!   build time; strings from Rust come as `_zh`/`_en` pairs and `Api.pick` chooses.
+//! - The font is embedded (`fonts/`); call [`prepare_fonts`] first thing in `main`.
 //!
 //! # Example
 //!

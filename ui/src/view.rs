@@ -62,8 +62,9 @@ pub struct BoardRow {
     pub state: BoardState,
     pub state_zh: String,
     pub state_en: String,
-    /// Already formatted.
-    pub updated: String,
+    /// Already formatted, in each language.
+    pub updated_zh: String,
+    pub updated_en: String,
 }
 
 /// Where an application stands; the UI picks the chip's colour and icon from it.

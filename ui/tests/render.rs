@@ -68,7 +68,12 @@ fn board() -> Vec<BoardRow> {
             state,
             state_zh: zh.into(),
             state_en: en.into(),
-            updated: updated.into(),
+            updated_zh: updated.into(),
+            updated_en: updated
+                .replace("今天", "today")
+                .replace("昨天", "yesterday")
+                .replace("6月", "06-")
+                .replace('日', ""),
         };
     vec![
         row(
