@@ -803,6 +803,7 @@ mod tests {
         let mut outbox =
             store_and_forward::Outbox::open(&dir.path().join("outbox")).expect("an outbox");
         let cards = samples::cards();
+        let county = sealing::PrivateKey::generate().public_key();
         for (card, service) in [(&cards[0], "elderly-card"), (&cards[1], "birth-permit")] {
             outbox
                 .submit(
@@ -815,12 +816,18 @@ mod tests {
                         person_keys: vec![people.key(&card.text.id_number)],
                         scans: Vec::new(),
                     },
+                    &county,
                     form::now(),
                 )
                 .expect("stored");
         }
+        let receipts = {
+            let _inside = rt.enter();
+            crate::counter::ReceiptDesk::simulated(dir.path().join("receipts"))
+                .expect("the printer simulator")
+        };
         let shared = Shared {
-            outbox: Arc::new(Mutex::new(outbox)),
+            outbox: crate::daemon::Store::Serving(Arc::new(Mutex::new(outbox))),
             catalog: Arc::new(Mutex::new(Catalog::builtin())),
             wake: Arc::new(tokio::sync::Notify::new()),
             station: crate::station::Station {
@@ -828,10 +835,15 @@ mod tests {
                 station_id: "st-test".into(),
                 station_name: "坝美村为民服务站".into(),
                 credential: String::new(),
+                county_public_key: Some(county.to_string()),
             },
             people,
             demo: false,
             liveness: crate::watchdog::Liveness::new(),
+            receipts: Arc::new(receipts),
+            signals: None,
+            hotline: "12345".into(),
+            scanner: Some(scanner::sim::DEVICE.to_string()),
         };
         let ui = Ui::new().expect("the UI on the testing backend");
         let mut controller = Controller {
@@ -841,6 +853,7 @@ mod tests {
             form: None,
             sim: None,
             pending_group: None,
+            me: std::sync::Weak::new(),
         };
         let shows = |label: &str| {
             i_slint_backend_testing::ElementHandle::find_by_accessible_label(ui.component(), label)
