@@ -137,6 +137,16 @@ impl Scanner for Sane {
             Some(Step::PageFile(number, path)) => match std::fs::read(&path) {
                 Ok(pnm) => {
                     let _ = std::fs::remove_file(&path);
+                    // scanimage's last progress lines (stderr) may still be on their way
+                    // when the page's file name (stdout) arrives: close the page's progress
+                    // here, and `Tracker` drops what arrives for it later.
+                    if tracker.progress.0 == number && tracker.progress.1 < 100.0 {
+                        on_event(Event::Progress {
+                            page: number,
+                            percent: 100.0,
+                        });
+                    }
+                    tracker.done = tracker.done.max(number);
                     on_event(Event::Page(RawPage {
                         number,
                         pnm,
@@ -450,6 +460,10 @@ fn last_line(stderr: &[String]) -> String {
 struct Tracker {
     page: u32,
     delivered: u32,
+    /// The highest page number delivered: later progress lines for it are stale.
+    done: u32,
+    /// The last progress seen: (page, percent).
+    progress: (u32, f32),
 }
 
 enum Step {
@@ -467,10 +481,13 @@ impl Tracker {
                     Some(Step::Event(Event::PageStarted(self.page)))
                 } else if let Some(p) = t.strip_prefix("Progress: ") {
                     let percent = p.trim().trim_end_matches('%').parse::<f32>().ok()?;
-                    Some(Step::Event(Event::Progress {
-                        page: self.page.max(1),
-                        percent: percent.clamp(0.0, 100.0),
-                    }))
+                    let page = self.page.max(1);
+                    if page <= self.done {
+                        return None;
+                    }
+                    let percent = percent.clamp(0.0, 100.0);
+                    self.progress = (page, percent);
+                    Some(Step::Event(Event::Progress { page, percent }))
                 } else {
                     None
                 }
@@ -693,5 +710,21 @@ Options specific to device `test:0':
                 "file 1 /tmp/x/p1.pnm",
             ]
         );
+    }
+
+    #[test]
+    fn progress_that_arrives_after_its_page_is_dropped() {
+        let mut t = Tracker::default();
+        assert!(t.line(&Line::Err("Scanning page 1".into())).is_some());
+        assert!(t.line(&Line::Err("Progress: 90.4%".into())).is_some());
+        assert_eq!(t.progress, (1, 90.4));
+        // The page's file is delivered (the scan loop marks it done) ...
+        t.done = 1;
+        // ... and stderr's last lines for it come late: not reported.
+        assert!(t.line(&Line::Err("Progress: 97.9%".into())).is_none());
+        assert!(t.line(&Line::Err("Progress: 100.0%".into())).is_none());
+        // The next page's progress is reported again.
+        assert!(t.line(&Line::Err("Scanning page 2".into())).is_some());
+        assert!(t.line(&Line::Err("Progress: 5.0%".into())).is_some());
     }
 }
