@@ -71,6 +71,44 @@ pub fn run_json(cmd: &mut Command) -> serde_json::Value {
     })
 }
 
+/// A `county serve` on a free loopback port with its data in `data_dir`: the process and
+/// the URL it announced.
+pub fn start_county(data_dir: &Path) -> (Running, String) {
+    let county = Running::until_line(
+        Command::new(bin("county"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir),
+        "listening on",
+        Duration::from_secs(30),
+    );
+    let url = county
+        .lines
+        .last()
+        .and_then(|l| l.rsplit(' ').next())
+        .unwrap_or_default()
+        .to_string();
+    (county, url)
+}
+
+/// `county station add` of the tests' station, dialling `url`; the provisioning file goes
+/// to `out`.
+pub fn add_station(county_dir: &Path, url: &str, out: &Path) {
+    let added = run(Command::new(bin("county"))
+        .args([
+            "station",
+            "add",
+            "--name",
+            "坝美村为民服务站",
+            "--url",
+            url,
+            "--out",
+        ])
+        .arg(out)
+        .arg("--data-dir")
+        .arg(county_dir));
+    assert!(added.status.success(), "station add: {added:?}");
+}
+
 /// A child process that is killed when dropped (so a failing test leaves nothing behind).
 pub struct Running {
     pub child: Child,

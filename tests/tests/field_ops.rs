@@ -29,36 +29,9 @@ fn provisioned() -> (Running, Station) {
     let root = tmp.path().to_path_buf();
     let county_dir = root.join("county");
     let dir = root.join("station");
-    let county = Running::until_line(
-        Command::new(bin("county"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(&county_dir),
-        "listening on",
-        Duration::from_secs(30),
-    );
-    let url = county
-        .lines
-        .last()
-        .unwrap()
-        .rsplit(' ')
-        .next()
-        .unwrap()
-        .to_string();
+    let (county, url) = kiosk_e2e::start_county(&county_dir);
     let prov = root.join("prov.toml");
-    let out = run(Command::new(bin("county"))
-        .args([
-            "station",
-            "add",
-            "--name",
-            "坝美村为民服务站",
-            "--url",
-            &url,
-            "--out",
-        ])
-        .arg(&prov)
-        .arg("--data-dir")
-        .arg(&county_dir));
-    assert!(out.status.success(), "{out:?}");
+    kiosk_e2e::add_station(&county_dir, &url, &prov);
     let st = Station {
         _tmp: tmp,
         dir,

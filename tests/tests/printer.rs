@@ -165,36 +165,9 @@ fn a_submission_prints_its_receipt_and_a_printer_problem_loses_nothing() {
     let station = tmp.path().join("station");
     // A provisioned station (applications are sealed to the county's key).
     let county_dir = tmp.path().join("county");
-    let county = Running::until_line(
-        Command::new(bin("county"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(&county_dir),
-        "listening on",
-        Duration::from_secs(30),
-    );
-    let url = county
-        .lines
-        .last()
-        .unwrap()
-        .rsplit(' ')
-        .next()
-        .unwrap()
-        .to_string();
+    let (_county, url) = kiosk_e2e::start_county(&county_dir);
     let prov = tmp.path().join("prov.toml");
-    let added = run(Command::new(bin("county"))
-        .args([
-            "station",
-            "add",
-            "--name",
-            "坝美村为民服务站",
-            "--url",
-            &url,
-            "--out",
-        ])
-        .arg(&prov)
-        .arg("--data-dir")
-        .arg(&county_dir));
-    assert!(added.status.success(), "{added:?}");
+    kiosk_e2e::add_station(&county_dir, &url, &prov);
     let provisioned = run(Command::new(bin("kiosk"))
         .arg("--data-dir")
         .arg(&station)

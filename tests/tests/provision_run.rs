@@ -12,38 +12,11 @@ fn provision_run_submit_and_the_decision_comes_back() {
     let tmp = tempfile::tempdir().unwrap();
     let county_dir = tmp.path().join("county");
     let station_dir = tmp.path().join("station");
-    let county = Running::until_line(
-        Command::new(bin("county"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(&county_dir),
-        "listening on",
-        Duration::from_secs(30),
-    );
-    let url = county
-        .lines
-        .last()
-        .unwrap()
-        .rsplit(' ')
-        .next()
-        .unwrap()
-        .to_string();
+    let (county, url) = kiosk_e2e::start_county(&county_dir);
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
 
     let prov = tmp.path().join("station.toml");
-    let out = run(Command::new(bin("county"))
-        .args([
-            "station",
-            "add",
-            "--name",
-            "坝美村为民服务站",
-            "--url",
-            &url,
-            "--out",
-        ])
-        .arg(&prov)
-        .arg("--data-dir")
-        .arg(&county_dir));
-    assert!(out.status.success(), "{out:?}");
+    kiosk_e2e::add_station(&county_dir, &url, &prov);
     let prov_copy = std::fs::read(&prov).unwrap();
 
     let kiosk = |args: &[&str]| {
