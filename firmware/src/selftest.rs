@@ -121,8 +121,8 @@ async fn reader(config: &Config, simulate: bool, data_dir: &Path) -> Check {
         .as_ref()
         .map(|s| s.path())
         .unwrap_or_else(|| config.devices.idcard.clone());
+    // One slow answer is not a fault: the driver's own timeout, and one retry.
     let opts = idcard::Options {
-        response_timeout: Duration::from_secs(1),
         retries: 1,
         ..idcard::Options::default()
     };
@@ -273,7 +273,12 @@ async fn printer_check(config: &Config, simulate: bool) -> Check {
         }
     } else {
         match printer::Printer::open(&config.devices.printer, printer::Options::default()) {
-            Ok(mut p) => p.status().await,
+            // A printer busy finishing a line may miss one query: ask once more before
+            // calling it silent.
+            Ok(mut p) => match p.status().await {
+                Err(printer::Error::NoAnswer { .. }) => p.status().await,
+                r => r,
+            },
             Err(e) => Err(e),
         }
     };
@@ -473,7 +478,8 @@ fn clock_check(data_dir: &Path) -> Check {
                 off / 60,
                 off / 60
             ),
-            "请技术员检查网络校时（NTP）；年龄等按县平台时间核对 Have the technician check time              synchronisation (NTP); check ages against the county's date",
+            "请技术员检查网络校时（NTP）；年龄等按县平台时间核对 Have the technician check time \
+             synchronisation (NTP); check ages against the county's date",
         ),
         clock::Verdict::NeverSet => Check::fail(
             NAME,

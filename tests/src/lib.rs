@@ -59,9 +59,10 @@ pub fn run_json(cmd: &mut Command) -> serde_json::Value {
     let out = run(cmd);
     assert!(
         out.status.success(),
-        "{cmd:?} failed ({}): {}",
+        "{cmd:?} failed ({}): {}{}",
         out.status,
-        String::from_utf8_lossy(&out.stderr)
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
     );
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
