@@ -10,13 +10,13 @@
 //!   export to a USB stick).
 //! - fault: steady while the storage is full, read-only, failing or damaged (the outbox's
 //!   health; also while the station runs degraded and nothing can be read); blinking while a
-//!   device is missing (the card reader) or the outbox cannot be read; off otherwise.
+//!   device is missing or unusable (reader, scanner, printer: see [`Faults`], which the
+//!   status strip also names) or the outbox cannot be read; off otherwise.
 //!
 //! The buzzer: a short beep on every card read, a long one on an error at the counter.
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use printer::Status as PrinterStatus;
@@ -93,6 +93,26 @@ impl ReceiptDesk {
     }
 }
 
+impl ReceiptDesk {
+    /// The printer's status now (opened and closed again for a real one; `Busy` while a
+    /// receipt prints).
+    pub async fn status(&self) -> Result<PrinterStatus, printer::Error> {
+        use printer::ReceiptPrinter;
+        match self {
+            ReceiptDesk::Simulated(p) => match p.try_lock() {
+                Ok(mut p) => p.status().await,
+                Err(_) => Err(printer::Error::Busy {
+                    path: PathBuf::from("simulator"),
+                }),
+            },
+            ReceiptDesk::Device(path) => {
+                let mut p = printer::Printer::open(path, printer::Options::default())?;
+                p.status().await
+            }
+        }
+    }
+}
+
 /// The printer's answer as the operator reads it: `None` when all is well.
 pub fn printer_note(result: &Result<PrinterStatus, printer::Error>) -> Option<(String, String)> {
     match result {
@@ -116,19 +136,175 @@ pub fn printer_note(result: &Result<PrinterStatus, printer::Error>) -> Option<(S
     }
 }
 
-/// Device faults the fault LED shows (set by the parts that see them).
+/// A device the counter needs, as the status strip names it (in this order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Device {
+    Reader,
+    Scanner,
+    Printer,
+}
+
+/// What is wrong with a device, in the operator's words: what happened, then what to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fault {
+    pub zh: String,
+    pub en: String,
+}
+
+impl Fault {
+    fn new(zh: impl Into<String>, en: impl Into<String>) -> Fault {
+        Fault {
+            zh: zh.into(),
+            en: en.into(),
+        }
+    }
+
+    pub fn reader_missing() -> Fault {
+        Fault::new(
+            "读卡器没有连接：请检查读卡器的 USB 线，拔下再插上",
+            "Card reader not connected: check its USB cable, unplug it and plug it back",
+        )
+    }
+
+    pub fn scanner_missing() -> Fault {
+        Fault::new(
+            "扫描仪没有连接：请检查扫描仪的电源和 USB 线",
+            "Scanner not found: check its power and USB cable",
+        )
+    }
+}
+
+/// What a look at the printer says of it: fine, a fault to show, or nothing learnt (it was
+/// busy printing, so the last word stands).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Probe {
+    Fine,
+    Fault(Fault),
+    Unknown,
+}
+
+/// The printer's answer (to a status query or a print) as the status strip shows it.
+pub fn printer_probe(result: &Result<PrinterStatus, printer::Error>) -> Probe {
+    use printer::Error as E;
+    match result {
+        Ok(st) => {
+            let blocking: Vec<_> = st
+                .problems()
+                .into_iter()
+                .filter(|p| p.blocks_printing())
+                .collect();
+            if blocking.is_empty() {
+                return Probe::Fine;
+            }
+            let zh: Vec<&str> = blocking.iter().map(|p| p.zh()).collect();
+            let en: Vec<&str> = blocking.iter().map(|p| p.en()).collect();
+            Probe::Fault(Fault::new(
+                format!(
+                    "回执打印机{}：请装纸、关好纸仓盖，或关掉再打开打印机",
+                    zh.join("、")
+                ),
+                format!(
+                    "Receipt printer {}: load paper, close the cover, or switch it off and on",
+                    en.join(", ")
+                ),
+            ))
+        }
+        // Printing right now (we hold it, or another program does): nothing learnt.
+        Err(E::Busy { .. }) => Probe::Unknown,
+        Err(E::NotReady { status } | E::Interrupted { status }) => printer_probe(&Ok(*status)),
+        Err(E::PermissionDenied { .. }) => Probe::Fault(Fault::new(
+            "回执打印机无权使用：请联系技术员",
+            "Receipt printer not permitted (the kiosk user needs the dialout group): call the \
+             technician",
+        )),
+        Err(E::NoAnswer { .. } | E::Garbled(_) | E::Stalled { .. }) => Probe::Fault(Fault::new(
+            "回执打印机没有应答：请确认打印机已打开，或关掉再打开",
+            "Receipt printer does not answer: check that it is switched on, or switch it off \
+             and on",
+        )),
+        Err(E::NotFound { .. } | E::Open { .. } | E::Disconnected { .. }) => {
+            Probe::Fault(Fault::new(
+                "回执打印机没有连接：请检查打印机的电源和 USB 线",
+                "Receipt printer not connected: check its power and USB cable",
+            ))
+        }
+    }
+}
+
+/// Device faults, set by the parts that see them; the fault LED blinks and the status strip
+/// names each while any holds. Changes are logged for the technician's journal.
 #[derive(Clone, Default)]
 pub struct Faults {
-    reader_missing: Arc<AtomicBool>,
+    current: Arc<std::sync::Mutex<std::collections::BTreeMap<Device, Fault>>>,
 }
 
 impl Faults {
+    fn current(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<Device, Fault>> {
+        self.current.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Record what is wrong with `device` now (`None`: nothing).
+    pub fn set(&self, device: Device, fault: Option<Fault>) {
+        let mut current = self.current();
+        let before = current.get(&device).cloned();
+        if before == fault {
+            return;
+        }
+        match &fault {
+            Some(f) => {
+                tracing::warn!(device = ?device, problem = %f.en, "device fault");
+                current.insert(device, f.clone());
+            }
+            None => {
+                tracing::info!(device = ?device, "device fault cleared");
+                current.remove(&device);
+            }
+        }
+    }
+
+    /// Apply what a look at the printer said.
+    pub fn printer(&self, probe: Probe) {
+        match probe {
+            Probe::Fine => self.set(Device::Printer, None),
+            Probe::Fault(f) => self.set(Device::Printer, Some(f)),
+            Probe::Unknown => {}
+        }
+    }
+
     pub fn set_reader_missing(&self, missing: bool) {
-        self.reader_missing.store(missing, Ordering::Relaxed);
+        self.set(Device::Reader, missing.then(Fault::reader_missing));
     }
 
     pub fn any(&self) -> bool {
-        self.reader_missing.load(Ordering::Relaxed)
+        !self.current().is_empty()
+    }
+
+    /// Every fault now, reader first, then scanner, then printer.
+    pub fn lines(&self) -> Vec<Fault> {
+        self.current().values().cloned().collect()
+    }
+}
+
+/// How often the printer and the scanner are looked at while nobody uses them.
+const PRINTER_EVERY: Duration = Duration::from_secs(20);
+const SCANNER_EVERY: Duration = Duration::from_secs(60);
+
+/// Look at the printer and the scanner every so often, so the status strip names one that
+/// was unplugged (or ran out of paper) before the operator needs it. Runs until cancelled.
+pub async fn watch_devices(desk: Arc<ReceiptDesk>, scanner: Option<String>, faults: Faults) {
+    let mut last_scanner: Option<tokio::time::Instant> = None;
+    loop {
+        faults.printer(printer_probe(&desk.status().await));
+        if last_scanner.is_none_or(|t| t.elapsed() >= SCANNER_EVERY) {
+            last_scanner = Some(tokio::time::Instant::now());
+            let device = scanner.clone();
+            if let Ok(found) =
+                tokio::task::spawn_blocking(move || crate::scan::present(device.as_deref())).await
+            {
+                faults.set(Device::Scanner, (!found).then(Fault::scanner_missing));
+            }
+        }
+        tokio::time::sleep(PRINTER_EVERY).await;
     }
 }
 
@@ -272,5 +448,68 @@ mod tests {
             of(patterns(Some(&full), None, true), Output::Fault),
             Pattern::Steady
         );
+    }
+
+    #[test]
+    fn the_printer_probe_names_what_stops_printing_and_ignores_a_busy_port() {
+        assert_eq!(printer_probe(&Ok(PrinterStatus::default())), Probe::Fine);
+        // Paper near its end still prints: not a fault.
+        let near = PrinterStatus {
+            paper_near_end: true,
+            ..PrinterStatus::default()
+        };
+        assert_eq!(printer_probe(&Ok(near)), Probe::Fine);
+        let out = PrinterStatus {
+            paper_out: true,
+            offline: true,
+            ..PrinterStatus::default()
+        };
+        let Probe::Fault(f) = printer_probe(&Ok(out)) else {
+            panic!("paper out is a fault")
+        };
+        assert!(f.zh.starts_with("回执打印机缺纸"), "{f:?}");
+        assert!(
+            f.en.contains("out of paper") && f.en.contains("load paper"),
+            "{f:?}"
+        );
+        // A print refused for the same reason says the same.
+        assert_eq!(
+            printer_probe(&Err(printer::Error::NotReady { status: out })),
+            printer_probe(&Ok(out))
+        );
+        let gone = printer_probe(&Err(printer::Error::NotFound {
+            path: "/dev/kiosk-printer".into(),
+        }));
+        assert!(
+            matches!(&gone, Probe::Fault(f) if f.zh.contains("没有连接")),
+            "{gone:?}"
+        );
+        let busy = printer::Error::Busy {
+            path: "/dev/kiosk-printer".into(),
+        };
+        assert_eq!(printer_probe(&Err(busy)), Probe::Unknown);
+    }
+
+    #[test]
+    fn faults_are_listed_reader_scanner_printer_and_cleared_one_by_one() {
+        let faults = Faults::default();
+        assert!(!faults.any());
+        faults.printer(Probe::Fault(Fault::new("打印机坏了", "printer broken")));
+        faults.set(Device::Scanner, Some(Fault::scanner_missing()));
+        faults.set_reader_missing(true);
+        let lines: Vec<String> = faults.lines().into_iter().map(|f| f.en).collect();
+        assert_eq!(lines.len(), 3);
+        assert!(lines[0].starts_with("Card reader"));
+        assert!(lines[1].starts_with("Scanner"));
+        assert_eq!(lines[2], "printer broken");
+        // Nothing learnt (printing): the printer's fault stands.
+        faults.printer(Probe::Unknown);
+        assert_eq!(faults.lines().len(), 3);
+        faults.printer(Probe::Fine);
+        faults.set_reader_missing(false);
+        assert_eq!(faults.lines(), vec![Fault::scanner_missing()]);
+        assert!(faults.any());
+        faults.set(Device::Scanner, None);
+        assert!(!faults.any());
     }
 }

@@ -122,6 +122,8 @@ pub struct Shared {
     /// The scanner (`--device` of `kiosk scan`: `sim`, a SANE name, `v4l2:/dev/videoN`;
     /// `None`: the first one found).
     pub scanner: Option<String>,
+    /// Device faults: the fault LED and the status strip (see `counter`).
+    pub faults: Faults,
 }
 
 pub struct Options {
@@ -388,8 +390,14 @@ pub fn run(
         } else {
             Some(config.devices.scanner.clone()).filter(|s| !s.is_empty())
         },
+        faults: Faults::default(),
     };
-    let faults = Faults::default();
+    let faults = shared.faults.clone();
+    let devices = rt.spawn(crate::counter::watch_devices(
+        shared.receipts.clone(),
+        shared.scanner.clone(),
+        faults.clone(),
+    ));
     let mut reader = opts.card_reader;
     reader.signal_to(faults.clone(), shared.signals.clone());
     let leds = shared.signals.clone().map(|h| {
@@ -434,6 +442,7 @@ pub fn run(
     };
     watchdog::stopping();
     clock_task.abort();
+    devices.abort();
     if let Some(t) = leds {
         t.abort();
     }

@@ -112,6 +112,22 @@ fn backend(device: Option<&str>) -> Result<(Box<dyn Scanner>, Option<String>), F
     }
 }
 
+/// Whether the scanner `device` (as for `--device`; `None`: any) is there now. A backend
+/// that cannot list (SANE missing) counts as not there.
+pub fn present(device: Option<&str>) -> bool {
+    let Ok((scanner, name)) = backend(device) else {
+        return false;
+    };
+    match (scanner.devices(), name) {
+        (Ok(listed), Some(name)) => listed.iter().any(|d| d.name == name),
+        (Ok(listed), None) => !listed.is_empty(),
+        (Err(e), _) => {
+            tracing::debug!(error = %e, "the scanner cannot be listed");
+            false
+        }
+    }
+}
+
 /// One page through the whole pipeline, for the counter screen: `progress` gets the percent
 /// done while the device scans. `device` as for `--device` (`sim`, a SANE name, a camera).
 pub fn capture(

@@ -309,6 +309,7 @@ impl Controller {
             return;
         }
         let device = self.shared.scanner.clone();
+        let faults = self.shared.faults.clone();
         let (handle, me) = (self.handle.clone(), self.me.clone());
         let kind = crate::scan::kind_of_slot(&scan_id);
         handle.set_scan_state(
@@ -331,6 +332,13 @@ impl Controller {
                     );
                 }
             });
+            // A failed scan: is the scanner still there? The status strip says so if not.
+            if result.is_err() && !crate::scan::present(device.as_deref()) {
+                faults.set(
+                    crate::counter::Device::Scanner,
+                    Some(crate::counter::Fault::scanner_missing()),
+                );
+            }
             if let Some(c) = me.upgrade() {
                 lock(&c).scanned(scan_id, result);
             }
@@ -341,6 +349,9 @@ impl Controller {
         let Some(f) = self.form.as_mut() else { return };
         match result {
             Ok(page) => {
+                self.shared
+                    .faults
+                    .set(crate::counter::Device::Scanner, None);
                 let kb = page.bytes.len() / 1024;
                 f.scans.retain(|s| s.scan != scan_id);
                 f.scans.push(NewScan {
@@ -579,6 +590,9 @@ impl Controller {
                     if let Err(e) = &printed {
                         tracing::warn!(tracking = %done.tracking_number, error = %e, "receipt not printed");
                     }
+                    shared
+                        .faults
+                        .printer(crate::counter::printer_probe(&printed));
                     if let Some((zh, en)) = crate::counter::printer_note(&printed) {
                         crate::counter::beep(shared.signals.as_ref(), signals::Event::Error);
                         handle.show_message(zh, en, MessageKind::Warning);
@@ -694,6 +708,12 @@ fn status_view(shared: &Shared, st: &Status) -> StatusView {
         last_contact_zh: last_zh,
         last_contact_en: last_en,
         demo: shared.demo,
+        faults: shared
+            .faults
+            .lines()
+            .into_iter()
+            .map(|f| (f.zh, f.en))
+            .collect(),
     }
 }
 
@@ -844,6 +864,7 @@ mod tests {
             signals: None,
             hotline: "12345".into(),
             scanner: Some(scanner::sim::DEVICE.to_string()),
+            faults: crate::counter::Faults::default(),
         };
         let ui = Ui::new().expect("the UI on the testing backend");
         let mut controller = Controller {

@@ -533,3 +533,87 @@ fn a_corrupt_database_runs_degraded_and_touches_nothing() {
     assert_eq!(blobs(), scans, "stored scans changed");
     assert!(county.terminate().success());
 }
+
+/// Devices the daemon cannot see are named (journal, fault LED) without waiting for the
+/// operator to need them, and cleared once they are back; the rest keeps working.
+#[test]
+fn a_missing_printer_and_scanner_are_named_then_cleared_when_plugged() {
+    let (_county, st) = provisioned();
+    let printer_link = st.root.join("kiosk-printer");
+    let config = st.root.join("kiosk.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[sync]\npoll_secs = 1\n[devices]\nidcard = {:?}\nprinter = {:?}\n\
+             scanner = \"v4l2:/dev/no-such-camera\"\n",
+            st.root.join("no-reader").to_str().unwrap(),
+            printer_link.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let log = st.root.join("kiosk.log");
+    let _daemon = Running {
+        child: st
+            .kiosk(&["run", "--headless"])
+            .arg("--config")
+            .arg(&config)
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+        lines: Vec::new(),
+    };
+    // Without a journal the log is coloured: read it without the escape sequences.
+    let log_text = || {
+        let raw = std::fs::read_to_string(&log).unwrap_or_default();
+        let mut plain = String::with_capacity(raw.len());
+        let mut chars = raw.chars();
+        while let Some(c) = chars.next() {
+            if c == '\u{1b}' {
+                chars.by_ref().find(|c| *c == 'm');
+            } else {
+                plain.push(c);
+            }
+        }
+        plain
+    };
+    let said = |device: &str, what: &str| {
+        log_text()
+            .lines()
+            .any(|l| l.contains(what) && l.contains(&format!("device={device}")))
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !(said("Printer", "device fault") && said("Scanner", "device fault")) {
+        assert!(
+            Instant::now() < deadline,
+            "printer and scanner not named: {}",
+            log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let text = log_text();
+    assert!(
+        text.contains("Receipt printer not connected: check its power and USB cable"),
+        "{text}"
+    );
+    assert!(text.contains("Scanner not found"), "{text}");
+    kiosk_e2e::eventually(Duration::from_secs(20), "the blinking fault LED", || {
+        log_text()
+            .lines()
+            .any(|l| l.contains("LEDs set") && l.contains("fault=Blink"))
+            .then_some(())
+    });
+
+    // The printer is plugged in (its stable name appears): cleared at the next look.
+    let (_printer, device) = printer_sim(&st.root);
+    std::os::unix::fs::symlink(&device, &printer_link).unwrap();
+    kiosk_e2e::eventually(Duration::from_secs(40), "the printer fault cleared", || {
+        said("Printer", "device fault cleared").then_some(())
+    });
+    assert!(
+        !said("Scanner", "device fault cleared"),
+        "the scanner is still missing: {}",
+        log_text()
+    );
+}

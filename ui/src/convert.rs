@@ -143,6 +143,15 @@ pub(crate) fn status(v: &StatusView) -> g::StatusData {
         contact_zh: contact_zh.into(),
         contact_en: contact_en.into(),
         demo: v.demo,
+        faults: ModelRc::new(VecModel::from(
+            v.faults
+                .iter()
+                .map(|(zh, en)| g::ErrorText {
+                    zh: s(zh),
+                    en: s(en),
+                })
+                .collect::<Vec<_>>(),
+        )),
     }
 }
 
@@ -705,7 +714,13 @@ mod tests {
             last_contact_zh: "今天 09:12".into(),
             last_contact_en: "today 09:12".into(),
             demo: true,
+            faults: vec![("扫描仪没有连接".into(), "Scanner not found".into())],
         });
+        assert_eq!(busy.faults.row_count(), 1);
+        assert_eq!(
+            busy.faults.row_data(0).map(|f| f.en),
+            Some("Scanner not found".into())
+        );
         assert_eq!(busy.station_en, "Manzhuang");
         assert_eq!(
             (busy.waiting_zh.as_str(), busy.waiting_en.as_str()),

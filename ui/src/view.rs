@@ -49,6 +49,9 @@ pub struct StatusView {
     pub last_contact_en: String,
     /// Demo mode: shows the "模拟刷卡 Simulate card tap" button on the form.
     pub demo: bool,
+    /// Devices that are missing or unusable, each as (Chinese, English): what happened,
+    /// then what to do. Shown in a strip under the bar until cleared.
+    pub faults: Vec<(String, String)>,
 }
 
 /// One application on the counter board.

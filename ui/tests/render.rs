@@ -45,6 +45,7 @@ fn status(link_up: bool) -> StatusView {
         last_contact_zh: "今天 09:12".into(),
         last_contact_en: "today 09:12".into(),
         demo: true,
+        faults: Vec::new(),
     }
 }
 
@@ -404,6 +405,40 @@ fn pages_render_and_respond() {
     screen.render();
     assert!(screen.shows("已连接"));
     assert!(!screen.shows("申请已保存，联网后自动发送"));
+
+    // A device goes missing: a strip under the bar names it and says what to do, in the
+    // current language, until it is back.
+    let before = screen.render();
+    screen.handle().set_status(StatusView {
+        faults: vec![
+            (
+                "读卡器没有连接：请检查读卡器的 USB 线，拔下再插上".into(),
+                "Card reader not connected: check its USB cable, unplug it and plug it back"
+                    .into(),
+            ),
+            (
+                "回执打印机缺纸：请装纸、关好纸仓盖，或关掉再打开打印机".into(),
+                "Receipt printer out of paper: load paper, close the cover, or switch it off and on"
+                    .into(),
+            ),
+        ],
+        ..status(true)
+    });
+    let faulty = screen.render_both("board-faults");
+    assert!(screen.shows("读卡器没有连接：请检查读卡器的 USB 线，拔下再插上"));
+    assert!(screen.shows("回执打印机缺纸：请装纸、关好纸仓盖，或关掉再打开打印机"));
+    assert!(
+        faulty.region_differs(&before, 110, 180),
+        "the strip is drawn"
+    );
+    screen.tap("English");
+    assert!(
+        screen.shows("Card reader not connected: check its USB cable, unplug it and plug it back")
+    );
+    screen.tap("中文");
+    screen.handle().set_status(status(true));
+    screen.render();
+    assert!(!screen.shows("读卡器没有连接：请检查读卡器的 USB 线，拔下再插上"));
 
     // A service tile starts an application.
     screen.tap("生育登记");
