@@ -128,6 +128,26 @@ pub enum Command {
         override_usage = "kiosk scan [--device NAME] --kind id-card|page|photo --out FILE\n       kiosk scan --list"
     )]
     Scan(crate::scan::ScanArgs),
+    /// Staff PINs: the operator's (the counter) and the technician's (self-test page).
+    Pin {
+        #[command(subcommand)]
+        action: PinAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PinAction {
+    /// Set the PIN (4 to 8 digits), read twice from standard input, one a line; stored
+    /// as an Argon2 hash in DATA_DIR/pins.toml.
+    Set {
+        #[arg(value_enum)]
+        role: crate::pin::Role,
+    },
+    /// Remove the PIN: that role's page opens without one.
+    Clear {
+        #[arg(value_enum)]
+        role: crate::pin::Role,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -124,6 +124,12 @@ pub struct Shared {
     pub scanner: Option<String>,
     /// Device faults: the fault LED and the status strip (see `counter`).
     pub faults: Faults,
+    /// Where the station keeps its data (PINs, the outbox), and the configuration: the
+    /// technician page's self-test runs the same checks as `kiosk selftest`.
+    pub data_dir: std::path::PathBuf,
+    pub config: Config,
+    /// The devices are the simulators (`--simulate`, the demo).
+    pub simulate: bool,
 }
 
 pub struct Options {
@@ -391,6 +397,9 @@ pub fn run(
             Some(config.devices.scanner.clone()).filter(|s| !s.is_empty())
         },
         faults: Faults::default(),
+        data_dir: data_dir.to_path_buf(),
+        config: config.clone(),
+        simulate: opts.simulate,
     };
     let faults = shared.faults.clone();
     let devices = rt.spawn(crate::counter::watch_devices(

@@ -20,6 +20,11 @@ use crate::station::Station;
 
 const DEMO_STATION: &str = "示范村为民服务站 Demo village station";
 
+/// The demo's PINs, set at its first run (a real station's are set by the technician with
+/// `kiosk pin set`) and shown under the keypad.
+pub const OPERATOR_PIN: &str = "1234";
+pub const TECHNICIAN_PIN: &str = "5678";
+
 pub fn run(data_dir: &Path, config: &Config, headless: bool) -> Result<(), Failure> {
     std::fs::create_dir_all(data_dir).map_err(|e| {
         Failure::new(format!(
@@ -55,6 +60,18 @@ pub fn run(data_dir: &Path, config: &Config, headless: bool) -> Result<(), Failu
         })
     };
 
+    {
+        use crate::pin::{Pins, Role};
+        let pins = Pins::load(data_dir).unwrap_or_default();
+        for (role, pin) in [
+            (Role::Operator, OPERATOR_PIN),
+            (Role::Technician, TECHNICIAN_PIN),
+        ] {
+            if !pins.required(role) {
+                Pins::store(data_dir, role, Some(pin)).map_err(|e| Failure::new(e.to_string()))?;
+            }
+        }
+    }
     let station = match Station::load(data_dir)? {
         Some(mut s)
             if county_dir.join("county.sqlite3").exists() && s.county_public_key.is_some() =>

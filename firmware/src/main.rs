@@ -17,6 +17,7 @@ mod handover;
 mod leds;
 mod logging;
 mod people;
+mod pin;
 mod provision;
 mod receipt;
 mod samples;
@@ -131,5 +132,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Printer { action } => receipt::run_printer(action),
         Command::Leds { .. } => leds::test(&config.gpio),
         Command::Scan(args) => scan::run(args),
+        Command::Pin { action } => match action {
+            cli::PinAction::Set { role } => pin::set_from_stdin(&data_dir, role),
+            cli::PinAction::Clear { role } => pin::clear(&data_dir, role),
+        },
     }
 }

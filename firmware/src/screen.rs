@@ -11,8 +11,9 @@ use idcard::{Card, CardEvent, CardReader};
 use kiosk_domain::codes;
 use kiosk_domain::definition::{FieldKind, ServiceDefinition};
 use kiosk_ui::{
-    BoardRow, BoardState, FieldErrorView, FieldKindView, FieldView, FormSection, FormView,
-    MessageKind, ReceiptView, ScanView, ServiceTile, StatusView, Ui, UiEvent, UiHandle,
+    BoardRow, BoardState, CheckView, FieldErrorView, FieldKindView, FieldView, FormSection,
+    FormView, InfoView, MessageKind, ReceiptView, ScanView, ServiceTile, StaffRole, StatusView, Ui,
+    UiEvent, UiHandle,
 };
 use store_and_forward::outbox::Summary;
 use store_and_forward::{AppState, NewApplication, NewScan, Status};
@@ -61,6 +62,7 @@ pub fn run(
         sim: reader.as_ref().and_then(crate::daemon::Reader::simulator),
         pending_group: None,
         me: std::sync::Weak::new(),
+        tries: Default::default(),
     }));
     lock(&controller).me = Arc::downgrade(&controller);
     let cards = reader.map(|r| rt.spawn(card_events(r, controller.clone())));
@@ -146,7 +148,32 @@ async fn refresh(shared: Shared, handle: UiHandle, alive: crate::watchdog::Beat)
     }
     let mut catalog_version: Option<u64> = None;
     let mut shown_notices: Option<Vec<String>> = None;
+    let mut shown_sign_in: Option<(bool, bool)> = None;
     loop {
+        // The PINs may be set with `kiosk pin set` while the kiosk runs: followed here.
+        // A damaged PIN file locks both pages (the check then says why).
+        let sign_in = sign_in(&shared);
+        if shown_sign_in != Some(sign_in) {
+            handle.set_sign_in(
+                sign_in.0,
+                sign_in.1,
+                shared.demo.then(|| {
+                    (
+                        format!(
+                            "演示：操作员密码 {}，技术员密码 {}",
+                            crate::demo::OPERATOR_PIN,
+                            crate::demo::TECHNICIAN_PIN
+                        ),
+                        format!(
+                            "Demo: operator PIN {}, technician PIN {}",
+                            crate::demo::OPERATOR_PIN,
+                            crate::demo::TECHNICIAN_PIN
+                        ),
+                    )
+                }),
+            );
+            shown_sign_in = Some(sign_in);
+        }
         let beat = alive.clone();
         handle.ping(move || beat.beat());
         let store = shared.outbox.clone();
@@ -177,7 +204,7 @@ async fn refresh(shared: Shared, handle: UiHandle, alive: crate::watchdog::Beat)
                     *shared.catalog.lock().unwrap_or_else(|p| p.into_inner()) = fresh;
                 }
                 let cat = catalog(&shared);
-                handle.set_status(status_view(&shared, &status));
+                handle.set_status(status_view(&shared, &status, sign_in.0));
                 handle.set_board(recent.iter().map(|r| board_row(&cat, r)).collect());
             }
             Ok(Err(e)) => tracing::error!(error = %e, "cannot read the outbox for the screen"),
@@ -225,6 +252,8 @@ struct Controller {
     pending_group: Option<String>,
     /// Itself, for work that finishes off the UI thread (scans).
     me: std::sync::Weak<Mutex<Controller>>,
+    /// Wrong PINs in a row, the operator's and the technician's.
+    tries: [crate::pin::Tries; 2],
 }
 
 impl Controller {
@@ -268,7 +297,119 @@ impl Controller {
                 self.handle.show_board();
             }
             UiEvent::ShowIdle => self.form = None,
+            UiEvent::PinEntered { role, pin } => self.pin_entered(role, pin),
+            UiEvent::ShowTechnician => {
+                self.form = None;
+                self.handle.set_station_info(station_info(&self.shared));
+            }
+            UiEvent::RunSelftest => self.run_selftest(),
         }
+    }
+
+    fn tries(&mut self, role: crate::pin::Role) -> &mut crate::pin::Tries {
+        &mut self.tries[match role {
+            crate::pin::Role::Operator => 0,
+            crate::pin::Role::Technician => 1,
+        }]
+    }
+
+    /// Check a PIN off the UI thread (Argon2 is slow on purpose), unless tries are paused.
+    fn pin_entered(&mut self, shown: StaffRole, pin: String) {
+        let role = crate::pin::Role::from(shown);
+        if let Err(wait) = self.tries(role).allowed(std::time::Instant::now()) {
+            let (zh, en) = crate::pin::refusal(0, Some(wait));
+            self.handle.pin_refused(zh, en);
+            return;
+        }
+        let data_dir = self.shared.data_dir.clone();
+        let me = self.me.clone();
+        self.rt.spawn_blocking(move || {
+            let result = crate::pin::Pins::load(&data_dir).map(|p| p.verify(role, &pin));
+            if let Some(c) = me.upgrade() {
+                lock(&c).pin_checked(shown, result);
+            }
+        });
+    }
+
+    fn pin_checked(&mut self, shown: StaffRole, result: Result<bool, crate::pin::PinError>) {
+        let role = crate::pin::Role::from(shown);
+        let now = std::time::Instant::now();
+        match result {
+            Ok(true) => {
+                self.tries(role).record(true, now);
+                tracing::info!(role = ?role, "signed in");
+                if role == crate::pin::Role::Technician {
+                    self.handle.set_station_info(station_info(&self.shared));
+                }
+                self.handle.pin_accepted(shown);
+            }
+            Ok(false) => {
+                let tries = self.tries(role);
+                let left = tries.record(false, now);
+                let wait = tries.allowed(now).err();
+                tracing::warn!(role = ?role, left, "wrong PIN");
+                let (zh, en) = crate::pin::refusal(left, wait);
+                self.handle.pin_refused(zh, en);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the PIN file cannot be used");
+                self.handle.pin_refused(
+                    "密码文件损坏，请技术员重新设置密码".into(),
+                    "The PIN file is damaged: the technician sets the PINs again \
+                     (`kiosk pin set`)"
+                        .into(),
+                );
+            }
+        }
+    }
+
+    /// The technician page's self-test: the checks of `kiosk selftest`, beside the running
+    /// kiosk (the reader as the daemon last heard it, the LEDs as it drives them).
+    fn run_selftest(&self) {
+        let (config, data_dir, simulate) = (
+            self.shared.config.clone(),
+            self.shared.data_dir.clone(),
+            self.shared.simulate,
+        );
+        let leds = match &self.shared.signals {
+            // Simulated LEDs: the check says so itself.
+            _ if simulate => None,
+            Some(_) => Some(crate::selftest::Check::pass(
+                "leds",
+                "指示灯和蜂鸣器由运行中的终端控制 LEDs and buzzer driven by the running kiosk",
+            )),
+            None => Some(crate::selftest::Check::fail(
+                "leds",
+                "指示灯和蜂鸣器不能使用 The LEDs and buzzer cannot be used (see the journal)",
+                "检查 kiosk.toml 的 [gpio] 引脚设置 Check the [gpio] pins in kiosk.toml",
+            )),
+        };
+        let (handle, rt) = (self.handle.clone(), self.rt.clone());
+        self.rt.spawn_blocking(move || {
+            let checks = rt.block_on(crate::selftest::all(&config, &data_dir, simulate, leds));
+            let failed = checks.iter().filter(|c| !c.ok).count();
+            tracing::info!(
+                checks = checks.len(),
+                failed,
+                "self-test from the technician page"
+            );
+            let views = checks
+                .iter()
+                .map(|c| {
+                    let (label_zh, label_en) = crate::selftest::label(c.name);
+                    CheckView {
+                        label_zh: label_zh.into(),
+                        label_en: label_en.into(),
+                        ok: c.ok,
+                        detail: c.detail.clone(),
+                        action: c.action.clone().unwrap_or_default(),
+                    }
+                })
+                .collect();
+            let now = form::now();
+            let shown = format!("{:02}:{:02}", now.hour(), now.minute());
+            handle.set_checks(views, shown);
+        });
     }
 
     fn problems(&self) -> Vec<Problem> {
@@ -692,7 +833,66 @@ fn kind_view(kind: &FieldKind) -> FieldKindView {
     }
 }
 
-fn status_view(shared: &Shared, st: &Status) -> StatusView {
+/// What the technician page says about this station.
+fn station_info(shared: &Shared) -> Vec<InfoView> {
+    let info = |zh: &str, en: &str, value: String| InfoView {
+        label_zh: zh.into(),
+        label_en: en.into(),
+        value,
+    };
+    let devices = &shared.config.devices;
+    vec![
+        info(
+            "服务站",
+            "Station",
+            format!(
+                "{} {}",
+                shared.station.station_id, shared.station.station_name
+            ),
+        ),
+        info("县平台", "County", shared.station.county_url.clone()),
+        info(
+            "软件版本",
+            "Software",
+            env!("CARGO_PKG_VERSION").to_string(),
+        ),
+        info(
+            "数据目录",
+            "Data directory",
+            shared.data_dir.display().to_string(),
+        ),
+        info(
+            "设备",
+            "Devices",
+            if shared.simulate {
+                "模拟设备 simulated".to_string()
+            } else {
+                format!(
+                    "{} · {} · {}",
+                    devices.idcard.display(),
+                    devices.printer.display(),
+                    if devices.scanner.is_empty() {
+                        "scanner: first found"
+                    } else {
+                        devices.scanner.as_str()
+                    }
+                )
+            },
+        ),
+    ]
+}
+
+/// Whether the operator's and the technician's pages need a PIN now.
+fn sign_in(shared: &Shared) -> (bool, bool) {
+    use crate::pin::{Pins, Role};
+    match Pins::load(&shared.data_dir) {
+        Ok(p) => (p.required(Role::Operator), p.required(Role::Technician)),
+        Err(_) => (true, true),
+    }
+}
+
+/// `operator_pin`: whether the counter is behind a PIN (if not, the strip says so).
+fn status_view(shared: &Shared, st: &Status, operator_pin: bool) -> StatusView {
     let waiting = st.counts.get(&AppState::Queued).copied().unwrap_or(0)
         + st.counts.get(&AppState::Sending).copied().unwrap_or(0);
     let (last_zh, last_en) = match st.last_contact {
@@ -713,6 +913,14 @@ fn status_view(shared: &Shared, st: &Status) -> StatusView {
             .lines()
             .into_iter()
             .map(|f| (f.zh, f.en))
+            .chain((!operator_pin).then(|| {
+                (
+                    "柜台页面没有设置密码：请技术员设置（kiosk pin set operator）".to_string(),
+                    "The counter has no PIN: have the technician set one (`kiosk pin set \
+                     operator`)"
+                        .to_string(),
+                )
+            }))
             .collect(),
     }
 }
@@ -865,6 +1073,9 @@ mod tests {
             hotline: "12345".into(),
             scanner: Some(scanner::sim::DEVICE.to_string()),
             faults: crate::counter::Faults::default(),
+            data_dir: dir.path().to_path_buf(),
+            config: crate::config::Config::default(),
+            simulate: true,
         };
         let ui = Ui::new().expect("the UI on the testing backend");
         let mut controller = Controller {
@@ -875,6 +1086,7 @@ mod tests {
             sim: None,
             pending_group: None,
             me: std::sync::Weak::new(),
+            tries: Default::default(),
         };
         let shows = |label: &str| {
             i_slint_backend_testing::ElementHandle::find_by_accessible_label(ui.component(), label)
@@ -911,6 +1123,76 @@ mod tests {
         pump();
         assert!(shows("请刷身份证"));
         assert!(!shows(mine));
+
+        // Staff sign in: the counter and the technician page are behind their PINs, and
+        // the UI's events reach the controller as in `run`.
+        use crate::pin::{Pins, Role};
+        Pins::store(dir.path(), Role::Operator, Some("2468")).expect("the operator PIN");
+        Pins::store(dir.path(), Role::Technician, Some("1357")).expect("the technician PIN");
+        let controller = Arc::new(Mutex::new(controller));
+        lock(&controller).me = Arc::downgrade(&controller);
+        {
+            let controller = controller.clone();
+            ui.on_event(move |ev| lock(&controller).handle(ev));
+        }
+        let (op, tech) = sign_in(&lock(&controller).shared);
+        assert!(op && tech);
+        ui.handle().set_sign_in(op, tech, None);
+        pump();
+        let tap = |label: &str| {
+            i_slint_backend_testing::ElementHandle::find_by_accessible_label(ui.component(), label)
+                .next()
+                .unwrap_or_else(|| panic!("nothing labelled {label:?} on screen"))
+                .invoke_accessible_default_action();
+            pump();
+        };
+        let wait_for = |label: &str| {
+            let deadline = std::time::Instant::now() + Duration::from_secs(20);
+            while !shows(label) {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{label:?} never appeared"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+                pump();
+            }
+        };
+        let type_pin = |pin: &str| {
+            for digit in pin.chars() {
+                tap(&digit.to_string());
+            }
+            tap("确定");
+        };
+        tap("工作人员");
+        assert!(shows("请输入操作员密码"), "the PIN page, not the board");
+        assert!(!shows("最近的申请"));
+        type_pin("2469");
+        wait_for("密码不对，还可以试 4 次");
+        assert!(!shows("最近的申请"));
+        type_pin("2468");
+        wait_for("最近的申请");
+
+        // The technician's own PIN; the operator's does not open it.
+        tap("技术员");
+        assert!(shows("请输入技术员密码"));
+        type_pin("2468");
+        wait_for("密码不对，还可以试 4 次");
+        type_pin("1357");
+        wait_for("运行自检");
+        assert!(
+            shows(env!("CARGO_PKG_VERSION")),
+            "the software version is shown"
+        );
+        tap("运行自检");
+        // Simulated devices pass; this test station has no county link.
+        wait_for("读卡器：正常");
+        // The failure first, then the simulated devices that passed (the rest scroll).
+        for passed in ["扫描仪", "回执打印机"] {
+            assert!(shows(&format!("{passed}：正常")), "{passed}");
+        }
+        assert!(shows("县平台连接：未通过"));
+        tap("返回柜台");
+        assert!(shows("最近的申请"));
     }
 
     #[test]

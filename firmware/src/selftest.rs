@@ -35,7 +35,7 @@ pub struct Check {
 }
 
 impl Check {
-    fn pass(name: &'static str, detail: impl Into<String>) -> Check {
+    pub(crate) fn pass(name: &'static str, detail: impl Into<String>) -> Check {
         Check {
             name,
             ok: true,
@@ -44,7 +44,11 @@ impl Check {
         }
     }
 
-    fn fail(name: &'static str, detail: impl Into<String>, action: impl Into<String>) -> Check {
+    pub(crate) fn fail(
+        name: &'static str,
+        detail: impl Into<String>,
+        action: impl Into<String>,
+    ) -> Check {
         Check {
             name,
             ok: false,
@@ -67,16 +71,7 @@ pub fn run(
         // or with a reader unplugged must not roll back a good release.
         vec![disk(data_dir), database(data_dir)]
     } else {
-        vec![
-            rt.block_on(reader(config, simulate, data_dir)),
-            scanner_check(config, simulate),
-            rt.block_on(printer_check(config, simulate)),
-            leds_check(config, simulate),
-            disk(data_dir),
-            database(data_dir),
-            clock_check(data_dir),
-            rt.block_on(county(data_dir)),
-        ]
+        rt.block_on(all(config, data_dir, simulate, None))
     };
     let ok = checks.iter().all(|c| c.ok);
     if json {
@@ -98,6 +93,42 @@ pub fn run(
         }
     }
     if ok { Ok(()) } else { Err(Failure::silent(1)) }
+}
+
+/// Every check, in the order they are shown. `leds`: the LED check as the running kiosk
+/// reports it (it holds the GPIO); `None` opens the GPIO here. The scanner check blocks
+/// (it lists devices): run this off any thread that must stay responsive.
+pub async fn all(
+    config: &Config,
+    data_dir: &Path,
+    simulate: bool,
+    leds: Option<Check>,
+) -> Vec<Check> {
+    vec![
+        reader(config, simulate, data_dir).await,
+        scanner_check(config, simulate),
+        printer_check(config, simulate).await,
+        leds.unwrap_or_else(|| leds_check(config, simulate)),
+        disk(data_dir),
+        database(data_dir),
+        clock_check(data_dir),
+        county(data_dir).await,
+    ]
+}
+
+/// What each check is called on the technician's screen.
+pub fn label(name: &str) -> (&'static str, &'static str) {
+    match name {
+        "reader" => ("读卡器", "Card reader"),
+        "scanner" => ("扫描仪", "Scanner"),
+        "printer" => ("回执打印机", "Receipt printer"),
+        "leds" => ("指示灯和蜂鸣器", "LEDs and buzzer"),
+        "disk" => ("存储", "Storage"),
+        "database" => ("数据库", "Database"),
+        "clock" => ("时间", "Clock"),
+        "county" => ("县平台连接", "County link"),
+        _ => ("其他", "Other"),
+    }
 }
 
 /// The ID-card reader: it answers, its security module (SAM) is in order, and its id.

@@ -85,3 +85,59 @@ fn run_without_provisioning_says_what_to_do() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not provisioned"), "{err}");
 }
+
+/// `kiosk pin set ROLE` with the PIN twice on standard input, as a technician types it.
+fn pin(dir: &std::path::Path, args: &[&str], input: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = kiosk()
+        .arg("--data-dir")
+        .arg(dir)
+        .arg("pin")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn pins_are_set_twice_typed_stored_hashed_and_cleared() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pins.toml");
+
+    let out = pin(dir.path(), &["set", "operator"], "2468\n2469\n");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("The two PINs differ"));
+    assert!(!file.exists(), "nothing stored");
+
+    let out = pin(dir.path(), &["set", "operator"], "12\n12\n");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("4 to 8 digits"));
+
+    let out = pin(dir.path(), &["set", "operator"], "2468\n2468\n");
+    assert!(out.status.success(), "{out:?}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.starts_with("operator = \"$argon2id$"), "{text}");
+    assert!(!text.contains("2468"));
+
+    let out = pin(dir.path(), &["set", "technician"], "13579\n13579\n");
+    assert!(out.status.success(), "{out:?}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+
+    let out = pin(dir.path(), &["clear", "operator"], "");
+    assert!(out.status.success(), "{out:?}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.starts_with("technician = "), "{text}");
+
+    let out = pin(dir.path(), &["set", "nobody"], "");
+    assert_eq!(out.status.code(), Some(2), "clap refuses an unknown role: {out:?}");
+}

@@ -9,9 +9,39 @@ use slint::{Model, ModelRc, SharedString, VecModel};
 
 use crate::generated as g;
 use crate::view::{
-    BoardRow, BoardState, FieldErrorView, FieldKindView, FormView, GuideView, MessageKind,
-    NoticeView, PersonRow, ReceiptView, ScanView, ServiceTile, StatusView, UiEvent,
+    BoardRow, BoardState, CheckView, FieldErrorView, FieldKindView, FormView, GuideView, InfoView,
+    MessageKind, NoticeView, PersonRow, ReceiptView, ScanView, ServiceTile, StatusView, UiEvent,
 };
+
+/// The longest PIN the keypad takes.
+pub(crate) const PIN_MAX_DIGITS: usize = 8;
+
+/// Failures first (what the technician came for), otherwise in the order given.
+pub(crate) fn checks(items: &[CheckView]) -> Vec<g::CheckData> {
+    let mut sorted: Vec<&CheckView> = items.iter().collect();
+    sorted.sort_by_key(|c| c.ok);
+    sorted
+        .into_iter()
+        .map(|c| g::CheckData {
+            label_zh: s(&c.label_zh),
+            label_en: s(&c.label_en),
+            ok: c.ok,
+            detail: s(&c.detail),
+            action: s(&c.action),
+        })
+        .collect()
+}
+
+pub(crate) fn station_info(items: &[InfoView]) -> Vec<g::InfoData> {
+    items
+        .iter()
+        .map(|i| g::InfoData {
+            label_zh: s(&i.label_zh),
+            label_en: s(&i.label_en),
+            value: s(&i.value),
+        })
+        .collect()
+}
 
 /// Choices with at most this many options are shown as buttons side by side.
 const INLINE_CHOICES: usize = 4;

@@ -63,8 +63,8 @@ mod generated {
 
 pub use fonts::{FONT_FAMILY, FontSetup, prepare_fonts};
 pub use view::{
-    BoardRow, BoardState, FieldErrorView, FieldKindView, FieldView, FormSection, FormView,
-    GuideView, Language, MessageKind, NoticeView, PersonRow, ReceiptView, ScanView, ServiceTile,
-    StatusView, UiEvent,
+    BoardRow, BoardState, CheckView, FieldErrorView, FieldKindView, FieldView, FormSection,
+    FormView, GuideView, InfoView, Language, MessageKind, NoticeView, PersonRow, ReceiptView,
+    ScanView, ServiceTile, StaffRole, StatusView, UiEvent,
 };
 pub use window::{Ui, UiError, UiHandle};

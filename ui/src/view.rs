@@ -24,6 +24,44 @@ pub enum UiEvent {
     ShowBoard,
     /// The board's "villager screen" button. The UI is already showing the idle screen.
     ShowIdle,
+    /// A PIN was typed on the sign-in page: answer with [`crate::UiHandle::pin_accepted`]
+    /// or [`crate::UiHandle::pin_refused`]; the keypad waits until then.
+    PinEntered { role: StaffRole, pin: String },
+    /// The technician page opened (no technician PIN is set). The UI is already showing it.
+    ShowTechnician,
+    /// The technician pressed "运行自检 Run the self-test": answer with
+    /// [`crate::UiHandle::set_checks`].
+    RunSelftest,
+}
+
+/// Who signs in on the PIN page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StaffRole {
+    /// The counter: the board, forms, the hand-over.
+    Operator,
+    /// Settings and the self-test.
+    Technician,
+}
+
+/// One line of the technician's self-test.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct CheckView {
+    /// What was checked ("读卡器" / "Card reader").
+    pub label_zh: String,
+    pub label_en: String,
+    pub ok: bool,
+    /// What was found (already bilingual, as `kiosk selftest` prints it).
+    pub detail: String,
+    /// What to do when it failed; empty when it passed.
+    pub action: String,
+}
+
+/// One fact about the station on the technician page.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct InfoView {
+    pub label_zh: String,
+    pub label_en: String,
+    pub value: String,
 }
 
 /// A service the operator can start from the board.

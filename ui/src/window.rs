@@ -7,10 +7,10 @@ use std::rc::Rc;
 use slint::{ComponentHandle, Model, ModelRc, SharedString, VecModel};
 
 use crate::convert;
-use crate::generated::{Api, AppWindow, Page};
+use crate::generated::{Api, AppWindow, Page, StaffRole as GStaffRole};
 use crate::view::{
-    BoardRow, FieldErrorView, FormView, GuideView, Language, MessageKind, NoticeView, PersonRow,
-    ReceiptView, ServiceTile, StatusView, UiEvent,
+    BoardRow, CheckView, FieldErrorView, FormView, GuideView, InfoView, Language, MessageKind,
+    NoticeView, PersonRow, ReceiptView, ServiceTile, StaffRole, StatusView, UiEvent,
 };
 
 /// Why the window could not be opened or kept running.
@@ -199,6 +199,62 @@ impl UiHandle {
         self.queue(|app| show_page(app, Page::Board));
     }
 
+    /// Whether the operator's and the technician's pages ask for a PIN first (a role
+    /// without a PIN set opens at once). `hint` is shown under the keypad (the demo's PINs).
+    pub fn set_sign_in(&self, operator: bool, technician: bool, hint: Option<(String, String)>) {
+        self.queue(move |app| {
+            let api = app.global::<Api>();
+            api.set_operator_pin_required(operator);
+            api.set_technician_pin_required(technician);
+            let (zh, en) = hint.unwrap_or_default();
+            api.set_pin_hint_zh(zh.into());
+            api.set_pin_hint_en(en.into());
+        });
+    }
+
+    /// The PIN was right: the role's page opens.
+    pub fn pin_accepted(&self, role: StaffRole) {
+        self.queue(move |app| {
+            show_page(
+                app,
+                match role {
+                    StaffRole::Operator => Page::Board,
+                    StaffRole::Technician => Page::Technician,
+                },
+            )
+        });
+    }
+
+    /// The PIN was wrong (or tries are locked for a while): say why, and start over.
+    pub fn pin_refused(&self, zh: String, en: String) {
+        self.queue(move |app| {
+            let api = app.global::<Api>();
+            api.set_pin_entry(SharedString::new());
+            api.set_pin_length(0);
+            api.set_pin_message_zh(zh.into());
+            api.set_pin_message_en(en.into());
+            api.set_pin_busy(false);
+        });
+    }
+
+    /// The technician page's facts about the station.
+    pub fn set_station_info(&self, info: Vec<InfoView>) {
+        self.queue(move |app| {
+            app.global::<Api>()
+                .set_station_info(model(convert::station_info(&info)))
+        });
+    }
+
+    /// The self-test's result (and when it ran, formatted): the button is free again.
+    pub fn set_checks(&self, checks: Vec<CheckView>, when: String) {
+        self.queue(move |app| {
+            let api = app.global::<Api>();
+            api.set_checks(model(convert::checks(&checks)));
+            api.set_checks_when(when.into());
+            api.set_selftest_running(false);
+        });
+    }
+
     /// Opens a form (replacing any open one) and switches to it.
     pub fn show_form(&self, form: FormView) {
         self.queue(move |app| {
@@ -330,6 +386,12 @@ fn show_page(app: &AppWindow, page: Page) {
         // No personal data stays behind a page that does not show it.
         api.set_person_rows(model(Vec::new()));
     }
+    // Nothing typed on the keypad outlives the sign-in page.
+    api.set_pin_entry(SharedString::new());
+    api.set_pin_length(0);
+    api.set_pin_message_zh(SharedString::new());
+    api.set_pin_message_en(SharedString::new());
+    api.set_pin_busy(false);
     api.set_confirm_cancel(false);
     api.set_form_busy(false);
     api.set_page(page);
@@ -402,6 +464,8 @@ fn clear_sample_data(app: &AppWindow) {
     api.set_banner(Default::default());
     api.set_notices(model(Vec::new()));
     api.set_guide(model(Vec::new()));
+    api.set_checks(model(Vec::new()));
+    api.set_station_info(model(Vec::new()));
     show_idle(app);
 }
 
@@ -506,8 +570,87 @@ fn wire_callbacks(app: &AppWindow, events: &Events) {
     let (ev, weak) = (events.clone(), app.as_weak());
     api.on_staff(move || {
         let Some(app) = weak.upgrade() else { return };
-        show_page(&app, Page::Board);
-        ev.emit(UiEvent::ShowBoard);
+        let api = app.global::<Api>();
+        if api.get_operator_pin_required() {
+            show_page(&app, Page::Pin);
+            api.set_pin_role(GStaffRole::Operator);
+        } else {
+            show_page(&app, Page::Board);
+            ev.emit(UiEvent::ShowBoard);
+        }
+    });
+
+    let (ev, weak) = (events.clone(), app.as_weak());
+    api.on_technician(move || {
+        let Some(app) = weak.upgrade() else { return };
+        let api = app.global::<Api>();
+        if api.get_technician_pin_required() {
+            show_page(&app, Page::Pin);
+            api.set_pin_role(GStaffRole::Technician);
+        } else {
+            show_page(&app, Page::Technician);
+            ev.emit(UiEvent::ShowTechnician);
+        }
+    });
+
+    let weak = app.as_weak();
+    api.on_pin_key(move |key| {
+        let Some(app) = weak.upgrade() else { return };
+        let api = app.global::<Api>();
+        if api.get_pin_busy() {
+            return;
+        }
+        let mut entry = api.get_pin_entry().to_string();
+        if key == "delete" {
+            entry.pop();
+        } else if entry.chars().count() < convert::PIN_MAX_DIGITS {
+            entry.push_str(&key);
+        }
+        api.set_pin_length(i32::try_from(entry.chars().count()).unwrap_or(0));
+        api.set_pin_entry(entry.into());
+    });
+
+    let (ev, weak) = (events.clone(), app.as_weak());
+    api.on_pin_submit(move || {
+        let Some(app) = weak.upgrade() else { return };
+        let api = app.global::<Api>();
+        let pin = api.get_pin_entry().to_string();
+        if api.get_pin_busy() || pin.is_empty() {
+            return;
+        }
+        api.set_pin_busy(true);
+        let role = match api.get_pin_role() {
+            GStaffRole::Operator => StaffRole::Operator,
+            GStaffRole::Technician => StaffRole::Technician,
+        };
+        ev.emit(UiEvent::PinEntered { role, pin });
+    });
+
+    let (ev, weak) = (events.clone(), app.as_weak());
+    api.on_pin_cancel(move || {
+        let Some(app) = weak.upgrade() else { return };
+        match app.global::<Api>().get_pin_role() {
+            GStaffRole::Operator => {
+                show_idle(&app);
+                ev.emit(UiEvent::ShowIdle);
+            }
+            GStaffRole::Technician => {
+                show_page(&app, Page::Board);
+                ev.emit(UiEvent::ShowBoard);
+            }
+        }
+    });
+
+    let (ev, weak) = (events.clone(), app.as_weak());
+    api.on_run_selftest(move || {
+        let Some(app) = weak.upgrade() else { return };
+        let api = app.global::<Api>();
+        if api.get_selftest_running() {
+            return;
+        }
+        api.set_selftest_running(true);
+        api.set_checks(model(Vec::new()));
+        ev.emit(UiEvent::RunSelftest);
     });
 
     let (ev, weak) = (events.clone(), app.as_weak());

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use common::Screen;
 use kiosk_ui::{
-    BoardRow, BoardState, FieldErrorView, FieldKindView, FieldView, FormSection, FormView,
-    GuideView, MessageKind, NoticeView, PersonRow, ReceiptView, ScanView, ServiceTile, StatusView,
-    UiEvent,
+    BoardRow, BoardState, CheckView, FieldErrorView, FieldKindView, FieldView, FormSection,
+    FormView, GuideView, InfoView, MessageKind, NoticeView, PersonRow, ReceiptView, ScanView,
+    ServiceTile, StaffRole, StatusView, UiEvent,
 };
 
 // ---- sample data -------------------------------------------------------------------------
@@ -685,6 +685,7 @@ fn pages_render_and_respond() {
     screen.tap("已读卡");
     assert!(!screen.shows("已读卡"), "a tap hides the banner");
 
+    staff_sign_in(&screen);
     villager_flow(&screen);
 
     // Quitting is harmless here, and a handle outliving the window does nothing.
@@ -771,6 +772,104 @@ fn person_rows() -> Vec<PersonRow> {
 
 /// The villager's screen: notices and the guide without a card, one person's applications
 /// after a tap, and back to idle by itself.
+/// The PIN page and the technician page: digits as dots, a refusal in words, the page of
+/// the role once the firmware accepts, the self-test's lines.
+fn staff_sign_in(screen: &Screen) {
+    let handle = screen.handle();
+    handle.set_sign_in(
+        true,
+        true,
+        Some((
+            "演示：操作员密码 1234，技术员密码 5678".into(),
+            "Demo: operator PIN 1234, technician PIN 5678".into(),
+        )),
+    );
+    screen.tap("村民页面");
+    screen.take_events();
+    screen.tap("工作人员");
+    assert_eq!(screen.take_events(), vec![], "the PIN first, no board");
+    assert!(screen.shows("请输入操作员密码"));
+    for digit in ["1", "2", "3", "9"] {
+        screen.tap(digit);
+    }
+    screen.tap("删除");
+    assert!(screen.shows("已输入 3 位"));
+    screen.tap("4");
+    let pin = screen.render_both("pin");
+    pin.assert_rich("pin");
+    screen.tap("确定");
+    assert_eq!(
+        screen.take_events(),
+        vec![UiEvent::PinEntered {
+            role: StaffRole::Operator,
+            pin: "1234".into()
+        }]
+    );
+    handle.pin_refused(
+        "密码不对，还可以试 4 次".into(),
+        "Wrong PIN; 4 tries left".into(),
+    );
+    screen.render_both("pin-wrong");
+    assert!(screen.shows("密码不对，还可以试 4 次"));
+    assert!(screen.shows("已输入 0 位"), "the digits are cleared");
+    handle.pin_accepted(StaffRole::Operator);
+    screen.render();
+    assert!(screen.shows("最近的申请"));
+    assert!(!screen.shows("密码不对，还可以试 4 次"));
+
+    screen.tap("技术员");
+    assert!(screen.shows("请输入技术员密码"));
+    handle.pin_accepted(StaffRole::Technician);
+    handle.set_station_info(vec![
+        InfoView {
+            label_zh: "服务站".into(),
+            label_en: "Station".into(),
+            value: "st-0001 勐腊县曼庄村为民服务站".into(),
+        },
+        InfoView {
+            label_zh: "软件版本".into(),
+            label_en: "Software".into(),
+            value: "0.1.0".into(),
+        },
+    ]);
+    screen.render();
+    assert!(screen.shows("还没有自检：请按“运行自检”"));
+    screen.tap("运行自检");
+    assert_eq!(screen.take_events(), vec![UiEvent::RunSelftest]);
+    let check = |zh: &str, en: &str, ok: bool, detail: &str, action: &str| CheckView {
+        label_zh: zh.into(),
+        label_en: en.into(),
+        ok,
+        detail: detail.into(),
+        action: action.into(),
+    };
+    handle.set_checks(
+        vec![
+            check("读卡器", "Card reader", true, "读卡器正常 Reader answers at /dev/kiosk-idcard; 安全模块 SAM 05.01-20260101-0000000001", ""),
+            check("扫描仪", "Scanner", true, "扫描仪已连接 Scanner found: fujitsu:fi-7160 — Fujitsu fi-7160", ""),
+            check("回执打印机", "Receipt printer", false, "打印机不能打印 The printer (/dev/kiosk-printer) cannot print: out of paper", "装纸、关好纸仓盖，或检查打印机的电源 Load paper, close the cover, or check the printer's power"),
+            check("指示灯和蜂鸣器", "LEDs and buzzer", true, "指示灯和蜂鸣器由运行中的终端控制 LEDs and buzzer driven by the running kiosk", ""),
+            check("存储", "Storage", true, "存储正常 Storage OK: 可用 27412 MB / 共 29520 MB Free 27412 MB of 29520 MB (/var/lib/kiosk)", ""),
+            check("数据库", "Database", true, "数据库完好 Database intact", ""),
+            check("时间", "Clock", true, "时间 Time 2026-11-25T09:12:03+08:00；与县平台相差 1 秒 1 s from the county's clock", ""),
+            check("县平台连接", "County link", false, "连不上县平台 The county platform cannot be reached (county.example:443): connection refused", "检查网线或 4G 信号 Check the cable or the 4G signal"),
+        ],
+        "09:12".into(),
+    );
+    let tech = screen.render_both("technician");
+    tech.assert_rich("technician");
+    assert!(screen.shows("回执打印机：未通过"));
+    assert!(screen.shows("读卡器：正常"));
+    assert!(
+        screen.shows("县平台连接：未通过"),
+        "failures come first, whatever their place in the list"
+    );
+    screen.tap("返回柜台");
+    assert_eq!(screen.take_events(), vec![UiEvent::ShowBoard]);
+    handle.set_sign_in(false, false, None);
+    screen.render();
+}
+
 fn villager_flow(screen: &Screen) {
     screen.tap("村民页面");
     assert_eq!(screen.take_events(), vec![UiEvent::ShowIdle]);
