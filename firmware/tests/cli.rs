@@ -139,5 +139,9 @@ fn pins_are_set_twice_typed_stored_hashed_and_cleared() {
     assert!(text.starts_with("technician = "), "{text}");
 
     let out = pin(dir.path(), &["set", "nobody"], "");
-    assert_eq!(out.status.code(), Some(2), "clap refuses an unknown role: {out:?}");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "clap refuses an unknown role: {out:?}"
+    );
 }

@@ -363,6 +363,32 @@ pub(crate) fn edit_field(rows: &mut [g::FormRow], id: &str, text: &str) -> Optio
     })
 }
 
+/// The longest value the on-screen keypad types (an ID number has 18 characters).
+const KEYPAD_MAX_CHARS: usize = 64;
+
+/// A key of the on-screen keypad on field `id`: a character is appended, "delete" removes
+/// the last, "clear" empties it. The field's new value and the event, as for a typed edit.
+pub(crate) fn keypad_key(
+    rows: &mut [g::FormRow],
+    id: &str,
+    key: &str,
+) -> Option<(String, UiEvent)> {
+    let row = rows.iter_mut().find(|r| is_field(r, id))?;
+    let mut value = row.value.to_string();
+    match key {
+        "delete" => {
+            value.pop();
+        }
+        "clear" => value.clear(),
+        k if k.chars().count() == 1 && value.chars().count() < KEYPAD_MAX_CHARS => {
+            value.push_str(k)
+        }
+        _ => return None,
+    }
+    let event = edit_field(rows, id, &value)?;
+    Some((value, event))
+}
+
 /// The operator picked option `index` of a choice: the value becomes the option's code.
 pub(crate) fn choose(rows: &mut [g::FormRow], id: &str, index: i32) -> Option<UiEvent> {
     let row = rows.iter_mut().find(|r| is_field(r, id))?;

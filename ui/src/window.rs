@@ -495,6 +495,20 @@ fn wire_callbacks(app: &AppWindow, events: &Events) {
     });
 
     let (ev, weak) = (events.clone(), app.as_weak());
+    api.on_keypad_key(move |id, key| {
+        let Some(app) = weak.upgrade() else { return };
+        let api = app.global::<Api>();
+        let typed = edit_model(&api.get_form_rows(), |rows| {
+            convert::keypad_key(rows, &id, &key)
+        });
+        if let Some((value, event)) = typed {
+            api.set_keypad_value(value.into());
+            api.set_form_dirty(true);
+            ev.emit(event);
+        }
+    });
+
+    let (ev, weak) = (events.clone(), app.as_weak());
     api.on_choice_selected(move |id, index| {
         let Some(app) = weak.upgrade() else { return };
         let api = app.global::<Api>();

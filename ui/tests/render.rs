@@ -579,6 +579,38 @@ fn pages_render_and_respond() {
         ]
     );
 
+    // The on-screen keypad types into a field as a keyboard would, each key an edit.
+    screen.scroll(400.0, 500.0, -700.0);
+    screen.tap("键盘：手机号码");
+    assert!(screen.shows("已输入："));
+    for key in ["1", "3", "8", "删除", "9"] {
+        screen.tap(key);
+    }
+    assert!(screen.shows("已输入：139"));
+    screen.render_both("form-keypad");
+    screen.tap("完成");
+    assert!(!screen.shows("已输入：139"), "Done closes the keypad");
+    let typed: Vec<UiEvent> = ["1", "13", "138", "13", "139"]
+        .into_iter()
+        .map(|v| UiEvent::FieldEdited {
+            field_id: "mother.phone".into(),
+            value: v.into(),
+        })
+        .collect();
+    assert_eq!(screen.take_events(), typed);
+    // An ID number has an X key; clearing empties the field.
+    screen.tap("键盘：身份证号");
+    screen.tap("X");
+    screen.tap("清空");
+    assert!(screen.shows("已输入："));
+    screen.tap("完成");
+    let events = screen.take_events();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(
+        matches!(&events[1], UiEvent::FieldEdited { field_id, value } if field_id == "mother.id-number" && value.is_empty()),
+        "{events:?}"
+    );
+    screen.scroll(400.0, 500.0, 1000.0);
     // Scan, demo card tap.
     screen.tap("扫描 父亲身份证");
     screen.tap("模拟刷卡");
