@@ -90,11 +90,17 @@ impl FromRequestParts<AppState> for Station {
             .ok_or_else(ApiError::unauthorized)?;
         let hash = files::sha256_hex(credential.as_bytes());
         let station = state
-            .run(move |conn, _| store::authenticate(conn, &hash, &store::now()))
+            .read(move |conn, _| store::authenticate(conn, &hash))
             .await
             .map_err(ApiError::from)?;
         match station {
-            store::Credential::Station(id) => Ok(Station(id)),
+            store::Credential::Station {
+                id,
+                last_contact_at,
+            } => {
+                state.contact(&id, last_contact_at.as_deref());
+                Ok(Station(id))
+            }
             store::Credential::Revoked(id) => Err(ApiError::station_revoked(&id)),
             store::Credential::Unknown => Err(ApiError::unauthorized()),
         }
@@ -464,7 +470,7 @@ async fn get_application(
     PathParams(id): PathParams<Uuid>,
 ) -> Result<Json<SubmissionReceipt>, ApiError> {
     state
-        .run(move |conn, _| store::receipt(conn, &station, id))
+        .read(move |conn, _| store::receipt(conn, &station, id))
         .await?
         .map(Json)
         .ok_or_else(|| no_application(id))
@@ -493,7 +499,7 @@ async fn get_attachment(
 ) -> Result<Json<county_api::AttachmentStatus>, ApiError> {
     checked_name(&name)?;
     let status = state
-        .run({
+        .read({
             let name = name.clone();
             move |conn, _| store::attachment(conn, &station, id, &name)
         })
@@ -675,7 +681,7 @@ async fn decisions(
         return Err(ApiError::bad_request("limit must be between 1 and 500"));
     }
     let page = state
-        .run(move |conn, _| store::decisions(conn, &station, query.after, limit))
+        .read(move |conn, _| store::decisions(conn, &station, query.after, limit))
         .await?;
     Ok(Json(page))
 }
@@ -728,7 +734,7 @@ async fn notices(
     QueryParams(query): QueryParams<NoticeQuery>,
 ) -> Result<Json<NoticePage>, ApiError> {
     let page = state
-        .run(move |conn, _| store::notices(conn, &station, query.after))
+        .read(move |conn, _| store::notices(conn, &station, query.after))
         .await?;
     Ok(Json(page))
 }

@@ -49,19 +49,30 @@ pub use http::app;
 /// The largest JSON body the county reads, in bytes.
 pub const MAX_JSON_BYTES: usize = 256 * 1024;
 
-/// What the server shares between requests: the data directory and one database connection.
+/// What the server shares between requests: the data directory, one writing database
+/// connection and a small pool of read-only ones.
 ///
-/// SQLite is blocking, so every database call runs on tokio's blocking pool holding the
-/// connection's mutex; requests are therefore serialised at the database, which keeps an
-/// upload's "append, fsync, record the offset" step atomic with respect to other requests.
+/// SQLite is blocking, so every database call runs on tokio's blocking pool. Everything that
+/// writes holds the one writer's mutex ([`AppState::run`]), so writes are serialised at the
+/// database, which keeps an upload's "append, fsync, record the offset" step atomic with
+/// respect to other requests. Reads that stand alone (a station's polls, the review pages,
+/// the credential check) take a read-only connection from the pool ([`AppState::read`]):
+/// under WAL they see every committed write and never wait for the writer.
 #[derive(Clone)]
 pub struct AppState {
     inner: Arc<Inner>,
 }
 
+/// How many read-only connections the server keeps (the polls' parallelism; the machine
+/// this runs on has few cores, and a read holds its connection for microseconds).
+const READERS: usize = 4;
+
 struct Inner {
     dirs: files::Dirs,
     conn: Mutex<Connection>,
+    readers: Readers,
+    /// Stations' last contacts not yet written (see [`store::Contacts`]).
+    contacts: store::Contacts,
     /// Served over TLS: the review page's cookies get `Secure`.
     tls: std::sync::atomic::AtomicBool,
     /// Opens what stations sealed (see `keys`).
@@ -74,11 +85,19 @@ impl AppState {
     pub fn open(data_dir: &Path) -> Result<AppState, CountyError> {
         let dirs = files::Dirs::create(data_dir)?;
         let conn = store::open(data_dir)?;
+        let readers = (0..READERS)
+            .map(|_| store::open_reader(data_dir))
+            .collect::<Result<Vec<_>, _>>()?;
         let key = keys::load_or_create(data_dir)?;
         Ok(AppState {
             inner: Arc::new(Inner {
                 dirs,
                 conn: Mutex::new(conn),
+                readers: Readers {
+                    permits: tokio::sync::Semaphore::new(readers.len()),
+                    idle: Mutex::new(readers),
+                },
+                contacts: store::Contacts::default(),
                 tls: std::sync::atomic::AtomicBool::new(false),
                 key,
             }),
@@ -122,6 +141,87 @@ impl AppState {
             Err(e) => Err(E::from(CountyError::Task(e.to_string()))),
         }
     }
+
+    /// Run `f` with a read-only connection from the pool on the blocking pool (waiting for
+    /// one to be free). The connection refuses writes (`PRAGMA query_only`).
+    pub(crate) async fn read<T, E>(
+        &self,
+        f: impl FnOnce(&mut Connection, &files::Dirs) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<CountyError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        // The semaphore is never closed; a permit means an idle connection is in the list.
+        let _permit = self
+            .inner
+            .readers
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| E::from(CountyError::Task(e.to_string())))?;
+        let joined = tokio::task::spawn_blocking(move || {
+            let taken = inner
+                .readers
+                .idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop();
+            let Some(mut conn) = taken else {
+                return Err(E::from(CountyError::Task(
+                    "no idle database reader although a permit was granted".into(),
+                )));
+            };
+            let result = f(&mut conn, &inner.dirs);
+            inner
+                .readers
+                .idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(conn);
+            result
+        })
+        .await;
+        match joined {
+            Ok(result) => result,
+            Err(e) => Err(E::from(CountyError::Task(e.to_string()))),
+        }
+    }
+
+    /// Note that a station was heard from now; the time is written in batches (at most one
+    /// write a second for all stations) by a task this starts when none is pending.
+    pub(crate) fn contact(&self, station: &str, last_recorded: Option<&str>) {
+        if !self.inner.contacts.note(station, last_recorded) {
+            return;
+        }
+        let state = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(store::CONTACT_BATCH).await;
+            state.flush_contacts().await;
+        });
+    }
+
+    /// Write the noted contacts now (also when the server stops).
+    pub(crate) async fn flush_contacts(&self) {
+        let batch = self.inner.contacts.take();
+        if batch.is_empty() {
+            return;
+        }
+        let written = self
+            .run(move |conn, _| store::record_contacts(conn, &batch))
+            .await;
+        if let Err(e) = written {
+            // Only the dashboard's "last contact" is behind; the next polls note it again.
+            tracing::warn!("cannot record the stations' last contact: {e}");
+        }
+    }
+}
+
+/// The read-only connections: `permits` counts the idle ones in `idle`.
+struct Readers {
+    permits: tokio::sync::Semaphore,
+    idle: Mutex<Vec<Connection>>,
 }
 
 /// Serve the API on `listener` from `data_dir` until `shutdown` completes, then finish the
@@ -144,10 +244,12 @@ pub async fn serve_state(
 ) -> Result<(), CountyError> {
     let address = listener.local_addr().map_err(CountyError::Serve)?;
     tracing::info!(%address, data_dir = %state.data_dir().display(), "serving the county API");
-    axum::serve(listener, app(state))
+    let served = axum::serve(listener, app(state.clone()))
         .with_graceful_shutdown(shutdown)
         .await
-        .map_err(CountyError::Serve)?;
+        .map_err(CountyError::Serve);
+    state.flush_contacts().await;
+    served?;
     tracing::info!("county API stopped");
     Ok(())
 }
@@ -170,10 +272,12 @@ pub async fn serve_tls(
         data_dir = %state.data_dir().display(),
         "serving the county API over TLS"
     );
-    axum::serve(listener, app(state))
+    let served = axum::serve(listener, app(state.clone()))
         .with_graceful_shutdown(shutdown)
         .await
-        .map_err(CountyError::Serve)?;
+        .map_err(CountyError::Serve);
+    state.flush_contacts().await;
+    served?;
     tracing::info!("county API stopped");
     Ok(())
 }
