@@ -357,8 +357,7 @@ impl Contacts {
         let now = time::OffsetDateTime::now_utc();
         let recent = last_recorded
             .and_then(|t| {
-                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
-                    .ok()
+                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
             })
             .is_some_and(|t| now - t < CONTACT_RESOLUTION);
         if recent {
@@ -1082,6 +1081,51 @@ mod tests {
         drop(conn);
         // Opening again is a no-op for the schema.
         open(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn a_reader_sees_committed_writes_and_refuses_to_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = open(dir.path()).unwrap();
+        let reader = open_reader(dir.path()).unwrap();
+        let id = add_station(&mut writer, "a", "http://x.invalid", "00", &now()).unwrap();
+        enrol(&mut writer, &id, "00", "cred", &now()).unwrap();
+        let found = authenticate(&reader, "cred").unwrap();
+        assert!(matches!(found, Credential::Station { id: ref got, .. } if *got == id));
+        assert_eq!(authenticate(&reader, "other").unwrap(), Credential::Unknown);
+        revoke_station(&mut writer, &id, &now()).unwrap();
+        assert_eq!(
+            authenticate(&reader, "cred").unwrap(),
+            Credential::Revoked(id.clone())
+        );
+        let refused = reader.execute("UPDATE stations SET name = 'b'", []);
+        assert!(refused.is_err(), "{refused:?}");
+    }
+
+    #[test]
+    fn contacts_are_noted_only_when_the_recorded_one_is_stale_and_never_move_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = open(dir.path()).unwrap();
+        let id = add_station(&mut conn, "a", "http://x.invalid", "00", &now()).unwrap();
+        let contacts = Contacts::default();
+        assert!(!contacts.note(&id, Some(&now())), "recent: nothing to note");
+        assert!(contacts.take().is_empty());
+        assert!(contacts.note(&id, None), "first of a batch");
+        assert!(
+            !contacts.note(&id, Some("2000-01-01T00:00:00Z")),
+            "same batch"
+        );
+        let batch = contacts.take();
+        assert_eq!(batch.len(), 1);
+        record_contacts(&mut conn, &batch).unwrap();
+        let later = "2999-01-01T00:00:00Z".to_owned();
+        conn.execute("UPDATE stations SET last_contact_at = ?1", params![later])
+            .unwrap();
+        record_contacts(&mut conn, &batch).unwrap();
+        let kept: String = conn
+            .query_row("SELECT last_contact_at FROM stations", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(kept, later, "an older batch does not move the contact back");
     }
 }
 

@@ -1086,3 +1086,60 @@ async fn a_revoked_station_is_refused_on_every_call() {
     assert_eq!(other.get(paths::NOTICES).await.status(), StatusCode::OK);
     server.stop().await;
 }
+
+fn last_contact(data_dir: &std::path::Path, station: &str) -> Option<String> {
+    let conn = rusqlite::Connection::open(county::database_path(data_dir)).unwrap();
+    conn.query_row(
+        "SELECT last_contact_at FROM stations WHERE id = ?1",
+        [station],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+fn set_last_contact(data_dir: &std::path::Path, station: &str, at: &str) {
+    let conn = rusqlite::Connection::open(county::database_path(data_dir)).unwrap();
+    conn.execute(
+        "UPDATE stations SET last_contact_at = ?2 WHERE id = ?1",
+        [station, at],
+    )
+    .unwrap();
+}
+
+/// Polls do not write a row each (that made every poll an fsync'd transaction on the one
+/// writer); a contact older than a minute is noted and written in a batch shortly after, and
+/// what is noted is written when the server stops.
+#[tokio::test]
+async fn a_poll_records_a_stale_last_contact_in_a_batch() {
+    let mut server = Server::start().await;
+    let station = server.station("Polling").await;
+    let dir = server.data_dir().to_owned();
+    let enrolled = last_contact(&dir, &station.id).expect("enrolment is a contact");
+    // A poll right after enrolment writes nothing: the recorded contact is recent.
+    assert_eq!(station.get(paths::NOTICES).await.status(), StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(last_contact(&dir, &station.id), Some(enrolled));
+
+    // A stale contact is brought up to date by the batch (within a second or so).
+    set_last_contact(&dir, &station.id, "2000-01-01T00:00:00Z");
+    assert_eq!(station.get(paths::DECISIONS).await.status(), StatusCode::OK);
+    let mut waited = 0;
+    while last_contact(&dir, &station.id).as_deref() == Some("2000-01-01T00:00:00Z") {
+        assert!(waited < 100, "the contact was never written");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    let recorded = last_contact(&dir, &station.id).unwrap();
+    assert!(
+        recorded.starts_with("20") && recorded.as_str() > "2001",
+        "{recorded}"
+    );
+
+    // Noted just before a stop: written by the stop (keep the directory past the server).
+    let kept = std::mem::replace(&mut server.dir, tempfile::tempdir().unwrap());
+    set_last_contact(kept.path(), &station.id, "2000-01-01T00:00:00Z");
+    assert_eq!(station.get(paths::CATALOG).await.status(), StatusCode::OK);
+    server.stop().await;
+    let at_stop = last_contact(kept.path(), &station.id).unwrap();
+    assert!(at_stop.as_str() > "2001", "{at_stop}");
+}
