@@ -13,6 +13,8 @@
 //!   applications, mode 0600, made once), `county.sqlite3` (WAL, `synchronous=FULL`), partial
 //!   uploads in `uploads/<application_id>/<name>.part`, finished attachments in
 //!   `attachments/<sha256>` (moved there by rename after fsync, once the SHA-256 matched).
+//!   One connection writes; four read-only ones serve the reads (see [`AppState`]). A
+//!   station's last contact is written in batches, to a minute's resolution.
 //! - Speaks exactly the contract of [`county_api`]: routes from [`county_api::paths`], bodies of
 //!   its wire types, every error an [`county_api::ErrorBody`]. Service definitions are not
 //!   checked here yet: a submission needs a known service id (`birth-permit`, `elderly-card`),
