@@ -44,6 +44,7 @@ mod keys;
 mod review;
 mod store;
 pub mod tls;
+mod validation;
 
 pub use error::CountyError;
 pub use http::app;

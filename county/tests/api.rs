@@ -166,7 +166,7 @@ async fn same_id_with_different_content_is_a_conflict() {
     let mut changed = app.clone();
     changed
         .fields
-        .insert("mother_name".into(), "someone else".into());
+        .insert("mother.name".into(), "someone else".into());
     let response = station.submit(&changed).await;
     expect_error(response, StatusCode::CONFLICT, ErrorCode::Conflict).await;
     // The stored application is untouched.
