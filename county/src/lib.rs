@@ -16,9 +16,11 @@
 //!   One connection writes; four read-only ones serve the reads (see [`AppState`]). A
 //!   station's last contact is written in batches, to a minute's resolution.
 //! - Speaks exactly the contract of [`county_api`]: routes from [`county_api::paths`], bodies of
-//!   its wire types, every error an [`county_api::ErrorBody`]. Service definitions are not
-//!   checked here yet: a submission needs a known service id (`birth-permit`, `elderly-card`),
-//!   at least one field, an RFC 3339 `submitted_at` and a well-formed attachment manifest.
+//!   its wire types, every error an [`county_api::ErrorBody`]. A submission needs a known
+//!   service and revision, an RFC 3339 `submitted_at`, a well-formed attachment manifest and
+//!   fields (opened first when sealed) that pass the station's own validator (module
+//!   `validation`); otherwise 422 `invalid_application` names each field and nothing is
+//!   stored.
 //! - The clerk side ([`add_station`], [`revoke_station`], [`add_clerk`],
 //!   [`list_applications`], [`decide`]) opens its own connection, so the CLI works on a data
 //!   directory that a running server holds open.

@@ -133,7 +133,10 @@ mod tests {
         let mut a = valid();
         a.submitted_at = "2010-03-11T15:00:00Z".into(); // 23:00 on the 11th at the station
         let found = problems(&a);
-        assert!(found.contains_key("applicant.birth_date"), "too young: {found:?}");
+        assert!(
+            found.contains_key("applicant.birth_date"),
+            "too young: {found:?}"
+        );
         a.submitted_at = "2010-03-11T16:30:00Z".into(); // 00:30 on the 12th at the station
         assert_eq!(problems(&a), BTreeMap::new());
     }
@@ -151,6 +154,10 @@ mod tests {
             size: 1,
             sha256: "0".repeat(64),
         });
-        assert!(problems(&a).contains_key("scans.selfie"), "{:?}", problems(&a));
+        assert!(
+            problems(&a).contains_key("scans.selfie"),
+            "{:?}",
+            problems(&a)
+        );
     }
 }

@@ -231,6 +231,94 @@ async fn invalid_submissions_are_refused_with_reasons() {
     server.stop().await;
 }
 
+/// The county runs the station's validator on the record: every bad field is named in
+/// `field_errors` with a reason in Chinese and English, and nothing is stored.
+#[tokio::test]
+async fn invalid_fields_are_refused_by_name_and_nothing_is_stored() {
+    let server = Server::start().await;
+    let station = server.station("A").await;
+    let scan = content(100, 1);
+    let mut app = application(&[("a.jpg", &scan)]);
+    // A wrong check digit, an impossible phone number, a required field left out, a field
+    // the service does not have, and a scan slot it does not have.
+    app.fields
+        .insert("mother.id_number".into(), "532627199502140021".into());
+    app.fields.insert("father.phone".into(), "12345".into());
+    app.fields.remove("marriage.date");
+    app.fields
+        .insert("<svg onload=alert(3)>".into(), "x".into());
+    app.attachments[0].scan = "selfie".into();
+    let body = expect_error(
+        station.submit(&app).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::InvalidApplication,
+    )
+    .await;
+    assert_eq!(
+        body.field_errors
+            .keys()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        [
+            "<svg onload=alert(3)>",
+            "father.phone",
+            "marriage.date",
+            "mother.id_number",
+            "scans.selfie"
+        ],
+        "{body:?}"
+    );
+    for (field, reason) in &body.field_errors {
+        assert!(reason.contains(" / "), "{field}: {reason}");
+        assert!(body.message.contains(field.as_str()), "{}", body.message);
+    }
+    assert!(!body.retryable);
+    // A record judged on the station's day: a due date before it is fine (no rule), a
+    // marriage "in the future" of the submission day is not.
+    let mut later = application(&[]);
+    later
+        .fields
+        .insert("marriage.date".into(), "2024-05-02".into());
+    let body = expect_error(
+        station.submit(&later).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::InvalidApplication,
+    )
+    .await;
+    assert_eq!(
+        body.field_errors.keys().collect::<Vec<_>>(),
+        ["marriage.date"],
+        "{body:?}"
+    );
+    // An unknown revision of a known service.
+    let mut revision = application(&[]);
+    revision.service_version = 7;
+    let body = expect_error(
+        station.submit(&revision).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::InvalidApplication,
+    )
+    .await;
+    assert!(
+        body.field_errors.contains_key("service_version"),
+        "{body:?}"
+    );
+
+    assert!(
+        county::list_applications(server.data_dir())
+            .unwrap()
+            .is_empty()
+    );
+    let uploads = server.data_dir().join("uploads");
+    let leftovers = std::fs::read_dir(&uploads).map_or(0, |d| d.count());
+    assert_eq!(leftovers, 0, "nothing under {}", uploads.display());
+    // The same id, corrected, is taken: a refusal reserves nothing.
+    let mut fixed = application(&[("a.jpg", &scan)]);
+    fixed.application_id = app.application_id;
+    assert_eq!(station.submit(&fixed).await.status(), StatusCode::CREATED);
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn path_tricks_in_attachment_names_are_bad_requests() {
     let server = Server::start().await;

@@ -209,3 +209,41 @@ fn station_add_writes_the_county_public_key_and_keeps_the_private_key_private() 
         .mode();
     assert_eq!(mode & 0o777, 0o600);
 }
+
+/// The county validates what it opens: a sealed record with bad fields is refused naming
+/// them, exactly as a plain one, and nothing of it is stored.
+#[tokio::test]
+async fn a_sealed_record_with_invalid_fields_is_refused_by_name() {
+    let server = Server::start().await;
+    let station = server.station("坝美村").await;
+    let key: PublicKey = station.county_key.parse().unwrap();
+    let photo = content(5_000, 4);
+    let files: [(&str, &[u8]); 1] = [("photo.jpg", &photo)];
+    let mut plain = application(&files);
+    plain
+        .fields
+        .insert("mother.birth_date".into(), "1995-02-30".into());
+    plain.fields.insert("children.order".into(), "0".into());
+    let (sealed, _) = seal(&key, &plain, &files);
+    assert!(
+        sealed.fields.is_empty(),
+        "nothing readable outside the seal"
+    );
+    let body = expect_error(
+        station.submit(&sealed).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::InvalidApplication,
+    )
+    .await;
+    assert_eq!(
+        body.field_errors.keys().collect::<Vec<_>>(),
+        ["children.order", "mother.birth_date"],
+        "{body:?}"
+    );
+    assert!(
+        county::list_applications(server.data_dir())
+            .unwrap()
+            .is_empty()
+    );
+    server.stop().await;
+}
