@@ -438,3 +438,77 @@ pub fn add_clerk(data_dir: &Path, name: &str, password: &str) -> Result<(), Coun
 pub fn database_path(data_dir: &Path) -> PathBuf {
     data_dir.join(store::DATABASE_FILE)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt;
+
+    async fn call(state: &AppState, request: Request<Body>) -> (StatusCode, Vec<u8>) {
+        let response = app(state.clone()).oneshot(request).await.unwrap();
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, body.to_vec())
+    }
+
+    /// A station's polls and the credential check are answered while the writer is busy
+    /// (here: held until the polls are done; were they queued behind it, this would hang
+    /// until the timeout).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn polls_are_answered_while_the_writer_is_held() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = AppState::open(dir.path()).unwrap();
+        let prov = add_station(dir.path(), "a", "http://county.invalid").unwrap();
+        let enrol = Request::post(county_api::paths::ENROL)
+            .header("content-type", "application/json")
+            .body(Body::from(
+                serde_json::to_vec(&county_api::EnrolRequest {
+                    station_id: prov.station_id.clone(),
+                    enrolment_token: prov.enrolment_token.clone(),
+                })
+                .unwrap(),
+            ))
+            .unwrap();
+        let (status, body) = call(&state, enrol).await;
+        assert_eq!(status, StatusCode::OK);
+        let credential = serde_json::from_slice::<county_api::EnrolResponse>(&body)
+            .unwrap()
+            .credential;
+
+        let (taken_tx, taken_rx) = tokio::sync::oneshot::channel::<()>();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let writer = tokio::spawn({
+            let state = state.clone();
+            async move {
+                state
+                    .run(move |_conn, _| {
+                        let _ = taken_tx.send(());
+                        let _ = release_rx.recv();
+                        Ok::<_, CountyError>(())
+                    })
+                    .await
+            }
+        });
+        taken_rx.await.unwrap();
+        for path in [
+            "/v1/decisions?after=0&limit=100",
+            "/v1/notices?after=0",
+            "/v1/catalog",
+        ] {
+            let get = Request::get(path)
+                .header("authorization", format!("Bearer {credential}"))
+                .body(Body::empty())
+                .unwrap();
+            let answered =
+                tokio::time::timeout(std::time::Duration::from_secs(30), call(&state, get)).await;
+            let (status, _) = answered.unwrap_or_else(|_| panic!("{path} waited for the writer"));
+            assert_eq!(status, StatusCode::OK, "{path}");
+        }
+        release_tx.send(()).unwrap();
+        writer.await.unwrap().unwrap();
+    }
+}
