@@ -24,10 +24,6 @@ use crate::files;
 use crate::store::{self, HandedOver, Submitted};
 use crate::{AppState, CountyError, MAX_JSON_BYTES};
 
-/// The services the county takes for now. Field-level checks against the service definitions
-/// come with the domain crate; until then the county checks the shape of a submission only.
-const KNOWN_SERVICES: &[&str] = &["birth-permit", "elderly-card"];
-
 /// The catalog's version and its ETag (`"<version>"`).
 const CATALOG_VERSION: u64 = 1;
 
@@ -90,11 +86,17 @@ impl FromRequestParts<AppState> for Station {
             .ok_or_else(ApiError::unauthorized)?;
         let hash = files::sha256_hex(credential.as_bytes());
         let station = state
-            .run(move |conn, _| store::authenticate(conn, &hash, &store::now()))
+            .read(move |conn, _| store::authenticate(conn, &hash))
             .await
             .map_err(ApiError::from)?;
         match station {
-            store::Credential::Station(id) => Ok(Station(id)),
+            store::Credential::Station {
+                id,
+                last_contact_at,
+            } => {
+                state.contact(&id, last_contact_at.as_deref());
+                Ok(Station(id))
+            }
             store::Credential::Revoked(id) => Err(ApiError::station_revoked(&id)),
             store::Credential::Unknown => Err(ApiError::unauthorized()),
         }
@@ -288,10 +290,14 @@ fn check_submission(application: &SubmitApplication) -> Result<(), ApiError> {
     if application.tracking_number.trim().is_empty() {
         problems.insert("tracking_number".to_owned(), "must not be empty".to_owned());
     }
-    if !KNOWN_SERVICES.contains(&application.service.as_str()) {
+    if crate::validation::service(&application.service).is_none() {
         problems.insert(
             "service".to_owned(),
-            format!("unknown service {:?}", application.service),
+            format!(
+                "unknown service {:?} (this county takes {})",
+                application.service,
+                crate::validation::service_ids().join(", ")
+            ),
         );
     }
     if time::OffsetDateTime::parse(
@@ -309,13 +315,16 @@ fn check_submission(application: &SubmitApplication) -> Result<(), ApiError> {
         problems.insert("fields".to_owned(), "no fields were sent".to_owned());
     }
     // Values may be empty (an optional field left blank); whether a required one is missing is
-    // the service definition's call, checked once the county validates against it.
+    // the service definition's call.
     if application
         .fields
         .keys()
         .any(|field| field.trim().is_empty())
     {
         problems.insert("fields".to_owned(), "a field id is empty".to_owned());
+    }
+    if problems.is_empty() {
+        problems = crate::validation::problems(application);
     }
     if problems.is_empty() {
         return Ok(());
@@ -464,7 +473,7 @@ async fn get_application(
     PathParams(id): PathParams<Uuid>,
 ) -> Result<Json<SubmissionReceipt>, ApiError> {
     state
-        .run(move |conn, _| store::receipt(conn, &station, id))
+        .read(move |conn, _| store::receipt(conn, &station, id))
         .await?
         .map(Json)
         .ok_or_else(|| no_application(id))
@@ -493,7 +502,7 @@ async fn get_attachment(
 ) -> Result<Json<county_api::AttachmentStatus>, ApiError> {
     checked_name(&name)?;
     let status = state
-        .run({
+        .read({
             let name = name.clone();
             move |conn, _| store::attachment(conn, &station, id, &name)
         })
@@ -675,7 +684,7 @@ async fn decisions(
         return Err(ApiError::bad_request("limit must be between 1 and 500"));
     }
     let page = state
-        .run(move |conn, _| store::decisions(conn, &station, query.after, limit))
+        .read(move |conn, _| store::decisions(conn, &station, query.after, limit))
         .await?;
     Ok(Json(page))
 }
@@ -728,7 +737,7 @@ async fn notices(
     QueryParams(query): QueryParams<NoticeQuery>,
 ) -> Result<Json<NoticePage>, ApiError> {
     let page = state
-        .run(move |conn, _| store::notices(conn, &station, query.after))
+        .read(move |conn, _| store::notices(conn, &station, query.after))
         .await?;
     Ok(Json(page))
 }
@@ -752,7 +761,11 @@ mod tests {
             service: "birth-permit".into(),
             service_version: 1,
             submitted_at: "2024-05-01T08:00:00Z".into(),
-            fields: BTreeMap::from([("mother_name".into(), "李梅".into())]),
+            fields: {
+                let text = include_str!("../../tests/data/applications/birth-permit.json");
+                let sample: serde_json::Value = serde_json::from_str(text).unwrap();
+                serde_json::from_value(sample["fields"].clone()).unwrap()
+            },
             attachments: vec![AttachmentManifest {
                 name: "a.jpg".into(),
                 scan: "mother_id_card".into(),
@@ -798,9 +811,24 @@ mod tests {
             (
                 "empty optional value",
                 |a| {
-                    a.fields.insert("expected_due_date".into(), String::new());
+                    a.fields
+                        .insert("children.expected_due_date".into(), String::new());
                 },
                 None,
+            ),
+            (
+                "invalid field value",
+                |a| {
+                    a.fields.insert("mother.phone".into(), "123".into());
+                },
+                Some(ErrorCode::InvalidApplication),
+            ),
+            (
+                "required field missing",
+                |a| {
+                    a.fields.remove("father.name");
+                },
+                Some(ErrorCode::InvalidApplication),
             ),
             (
                 "empty field id",

@@ -13,10 +13,14 @@
 //!   applications, mode 0600, made once), `county.sqlite3` (WAL, `synchronous=FULL`), partial
 //!   uploads in `uploads/<application_id>/<name>.part`, finished attachments in
 //!   `attachments/<sha256>` (moved there by rename after fsync, once the SHA-256 matched).
+//!   One connection writes; four read-only ones serve the reads (see [`AppState`]). A
+//!   station's last contact is written in batches, to a minute's resolution.
 //! - Speaks exactly the contract of [`county_api`]: routes from [`county_api::paths`], bodies of
-//!   its wire types, every error an [`county_api::ErrorBody`]. Service definitions are not
-//!   checked here yet: a submission needs a known service id (`birth-permit`, `elderly-card`),
-//!   at least one field, an RFC 3339 `submitted_at` and a well-formed attachment manifest.
+//!   its wire types, every error an [`county_api::ErrorBody`]. A submission needs a known
+//!   service and revision, an RFC 3339 `submitted_at`, a well-formed attachment manifest and
+//!   fields (opened first when sealed) that pass the station's own validator (module
+//!   `validation`); otherwise 422 `invalid_application` names each field and nothing is
+//!   stored.
 //! - The clerk side ([`add_station`], [`revoke_station`], [`add_clerk`],
 //!   [`list_applications`], [`decide`]) opens its own connection, so the CLI works on a data
 //!   directory that a running server holds open.
@@ -42,6 +46,7 @@ mod keys;
 mod review;
 mod store;
 pub mod tls;
+mod validation;
 
 pub use error::CountyError;
 pub use http::app;
@@ -49,19 +54,30 @@ pub use http::app;
 /// The largest JSON body the county reads, in bytes.
 pub const MAX_JSON_BYTES: usize = 256 * 1024;
 
-/// What the server shares between requests: the data directory and one database connection.
+/// What the server shares between requests: the data directory, one writing database
+/// connection and a small pool of read-only ones.
 ///
-/// SQLite is blocking, so every database call runs on tokio's blocking pool holding the
-/// connection's mutex; requests are therefore serialised at the database, which keeps an
-/// upload's "append, fsync, record the offset" step atomic with respect to other requests.
+/// SQLite is blocking, so every database call runs on tokio's blocking pool. Everything that
+/// writes holds the one writer's mutex ([`AppState::run`]), so writes are serialised at the
+/// database, which keeps an upload's "append, fsync, record the offset" step atomic with
+/// respect to other requests. Reads that stand alone (a station's polls, the review pages,
+/// the credential check) take a read-only connection from the pool ([`AppState::read`]):
+/// under WAL they see every committed write and never wait for the writer.
 #[derive(Clone)]
 pub struct AppState {
     inner: Arc<Inner>,
 }
 
+/// How many read-only connections the server keeps (the polls' parallelism; the machine
+/// this runs on has few cores, and a read holds its connection for microseconds).
+const READERS: usize = 4;
+
 struct Inner {
     dirs: files::Dirs,
     conn: Mutex<Connection>,
+    readers: Readers,
+    /// Stations' last contacts not yet written (see [`store::Contacts`]).
+    contacts: store::Contacts,
     /// Served over TLS: the review page's cookies get `Secure`.
     tls: std::sync::atomic::AtomicBool,
     /// Opens what stations sealed (see `keys`).
@@ -74,11 +90,19 @@ impl AppState {
     pub fn open(data_dir: &Path) -> Result<AppState, CountyError> {
         let dirs = files::Dirs::create(data_dir)?;
         let conn = store::open(data_dir)?;
+        let readers = (0..READERS)
+            .map(|_| store::open_reader(data_dir))
+            .collect::<Result<Vec<_>, _>>()?;
         let key = keys::load_or_create(data_dir)?;
         Ok(AppState {
             inner: Arc::new(Inner {
                 dirs,
                 conn: Mutex::new(conn),
+                readers: Readers {
+                    permits: tokio::sync::Semaphore::new(readers.len()),
+                    idle: Mutex::new(readers),
+                },
+                contacts: store::Contacts::default(),
                 tls: std::sync::atomic::AtomicBool::new(false),
                 key,
             }),
@@ -122,6 +146,87 @@ impl AppState {
             Err(e) => Err(E::from(CountyError::Task(e.to_string()))),
         }
     }
+
+    /// Run `f` with a read-only connection from the pool on the blocking pool (waiting for
+    /// one to be free). The connection refuses writes (`PRAGMA query_only`).
+    pub(crate) async fn read<T, E>(
+        &self,
+        f: impl FnOnce(&mut Connection, &files::Dirs) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<CountyError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        // The semaphore is never closed; a permit means an idle connection is in the list.
+        let _permit = self
+            .inner
+            .readers
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| E::from(CountyError::Task(e.to_string())))?;
+        let joined = tokio::task::spawn_blocking(move || {
+            let taken = inner
+                .readers
+                .idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop();
+            let Some(mut conn) = taken else {
+                return Err(E::from(CountyError::Task(
+                    "no idle database reader although a permit was granted".into(),
+                )));
+            };
+            let result = f(&mut conn, &inner.dirs);
+            inner
+                .readers
+                .idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(conn);
+            result
+        })
+        .await;
+        match joined {
+            Ok(result) => result,
+            Err(e) => Err(E::from(CountyError::Task(e.to_string()))),
+        }
+    }
+
+    /// Note that a station was heard from now; the time is written in batches (at most one
+    /// write a second for all stations) by a task this starts when none is pending.
+    pub(crate) fn contact(&self, station: &str, last_recorded: Option<&str>) {
+        if !self.inner.contacts.note(station, last_recorded) {
+            return;
+        }
+        let state = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(store::CONTACT_BATCH).await;
+            state.flush_contacts().await;
+        });
+    }
+
+    /// Write the noted contacts now (also when the server stops).
+    pub(crate) async fn flush_contacts(&self) {
+        let batch = self.inner.contacts.take();
+        if batch.is_empty() {
+            return;
+        }
+        let written = self
+            .run(move |conn, _| store::record_contacts(conn, &batch))
+            .await;
+        if let Err(e) = written {
+            // Only the dashboard's "last contact" is behind; the next polls note it again.
+            tracing::warn!("cannot record the stations' last contact: {e}");
+        }
+    }
+}
+
+/// The read-only connections: `permits` counts the idle ones in `idle`.
+struct Readers {
+    permits: tokio::sync::Semaphore,
+    idle: Mutex<Vec<Connection>>,
 }
 
 /// Serve the API on `listener` from `data_dir` until `shutdown` completes, then finish the
@@ -144,10 +249,12 @@ pub async fn serve_state(
 ) -> Result<(), CountyError> {
     let address = listener.local_addr().map_err(CountyError::Serve)?;
     tracing::info!(%address, data_dir = %state.data_dir().display(), "serving the county API");
-    axum::serve(listener, app(state))
+    let served = axum::serve(listener, app(state.clone()))
         .with_graceful_shutdown(shutdown)
         .await
-        .map_err(CountyError::Serve)?;
+        .map_err(CountyError::Serve);
+    state.flush_contacts().await;
+    served?;
     tracing::info!("county API stopped");
     Ok(())
 }
@@ -170,10 +277,12 @@ pub async fn serve_tls(
         data_dir = %state.data_dir().display(),
         "serving the county API over TLS"
     );
-    axum::serve(listener, app(state))
+    let served = axum::serve(listener, app(state.clone()))
         .with_graceful_shutdown(shutdown)
         .await
-        .map_err(CountyError::Serve)?;
+        .map_err(CountyError::Serve);
+    state.flush_contacts().await;
+    served?;
     tracing::info!("county API stopped");
     Ok(())
 }
@@ -328,4 +437,78 @@ pub fn add_clerk(data_dir: &Path, name: &str, password: &str) -> Result<(), Coun
 /// Where the database lives inside a data directory.
 pub fn database_path(data_dir: &Path) -> PathBuf {
     data_dir.join(store::DATABASE_FILE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt;
+
+    async fn call(state: &AppState, request: Request<Body>) -> (StatusCode, Vec<u8>) {
+        let response = app(state.clone()).oneshot(request).await.unwrap();
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, body.to_vec())
+    }
+
+    /// A station's polls and the credential check are answered while the writer is busy
+    /// (here: held until the polls are done; were they queued behind it, this would hang
+    /// until the timeout).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn polls_are_answered_while_the_writer_is_held() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = AppState::open(dir.path()).unwrap();
+        let prov = add_station(dir.path(), "a", "http://county.invalid").unwrap();
+        let enrol = Request::post(county_api::paths::ENROL)
+            .header("content-type", "application/json")
+            .body(Body::from(
+                serde_json::to_vec(&county_api::EnrolRequest {
+                    station_id: prov.station_id.clone(),
+                    enrolment_token: prov.enrolment_token.clone(),
+                })
+                .unwrap(),
+            ))
+            .unwrap();
+        let (status, body) = call(&state, enrol).await;
+        assert_eq!(status, StatusCode::OK);
+        let credential = serde_json::from_slice::<county_api::EnrolResponse>(&body)
+            .unwrap()
+            .credential;
+
+        let (taken_tx, taken_rx) = tokio::sync::oneshot::channel::<()>();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let writer = tokio::spawn({
+            let state = state.clone();
+            async move {
+                state
+                    .run(move |_conn, _| {
+                        let _ = taken_tx.send(());
+                        let _ = release_rx.recv();
+                        Ok::<_, CountyError>(())
+                    })
+                    .await
+            }
+        });
+        taken_rx.await.unwrap();
+        for path in [
+            "/v1/decisions?after=0&limit=100",
+            "/v1/notices?after=0",
+            "/v1/catalog",
+        ] {
+            let get = Request::get(path)
+                .header("authorization", format!("Bearer {credential}"))
+                .body(Body::empty())
+                .unwrap();
+            let answered =
+                tokio::time::timeout(std::time::Duration::from_secs(30), call(&state, get)).await;
+            let (status, _) = answered.unwrap_or_else(|_| panic!("{path} waited for the writer"));
+            assert_eq!(status, StatusCode::OK, "{path}");
+        }
+        release_tx.send(()).unwrap();
+        writer.await.unwrap().unwrap();
+    }
 }

@@ -134,6 +134,23 @@ pub(crate) fn open(data_dir: &Path) -> Result<Connection, CountyError> {
     })
 }
 
+/// A read-only connection to the database of a data directory that [`open`] has opened (and
+/// migrated) before: for the server's pool of readers. `query_only` makes a write through it
+/// an error rather than a second writer.
+pub(crate) fn open_reader(data_dir: &Path) -> Result<Connection, CountyError> {
+    let path = data_dir.join(DATABASE_FILE);
+    let database = |source| CountyError::Database {
+        path: path.clone(),
+        source,
+    };
+    let conn = Connection::open(&path).map_err(database)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(database)?;
+    conn.pragma_update(None, "query_only", true)
+        .map_err(database)?;
+    Ok(conn)
+}
+
 /// Now, RFC 3339 in UTC to the second.
 pub(crate) fn now() -> String {
     let now = time::OffsetDateTime::now_utc();
@@ -280,40 +297,111 @@ pub(crate) fn enrol(
 /// Who holds a station credential.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Credential {
-    /// A live station (its last contact is now recorded).
-    Station(String),
+    /// A live station, and its last contact as recorded.
+    Station {
+        id: String,
+        last_contact_at: Option<String>,
+    },
     /// A station the county revoked.
     Revoked(String),
     /// Nobody.
     Unknown,
 }
 
-/// The station holding this credential (and record the contact of a live one).
+/// The station holding this credential: a read (one lookup on the unique index), so it runs
+/// on a reader; the last contact is recorded apart, in batches ([`Contacts`]).
 pub(crate) fn authenticate(
     conn: &Connection,
     credential_sha256: &str,
-    now: &str,
 ) -> Result<Credential, CountyError> {
-    let live: Option<String> = conn
-        .query_row(
-            "UPDATE stations SET last_contact_at = ?2
-             WHERE credential_sha256 = ?1 AND revoked_at IS NULL
-             RETURNING id",
-            params![credential_sha256, now],
-            |row| row.get(0),
-        )
+    let mut statement = conn.prepare_cached(
+        "SELECT id, revoked_at IS NOT NULL, last_contact_at FROM stations
+         WHERE credential_sha256 = ?1",
+    )?;
+    let row: Option<(String, bool, Option<String>)> = statement
+        .query_row(params![credential_sha256], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })
         .optional()?;
-    if let Some(id) = live {
-        return Ok(Credential::Station(id));
+    Ok(match row {
+        None => Credential::Unknown,
+        Some((id, true, _)) => Credential::Revoked(id),
+        Some((id, false, last_contact_at)) => Credential::Station {
+            id,
+            last_contact_at,
+        },
+    })
+}
+
+/// How often noted contacts are written: one transaction per this interval at most.
+pub(crate) const CONTACT_BATCH: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A station's last contact is kept to this resolution: a contact less than this after the
+/// recorded one is not written again (the dashboard speaks in minutes and hours).
+const CONTACT_RESOLUTION: time::Duration = time::Duration::seconds(60);
+
+/// Stations' contacts waiting to be written. Writing one row per request would make every
+/// poll a write transaction (an fsync under `synchronous=FULL`) on the one writer; instead a
+/// contact is noted here when the recorded one is older than [`CONTACT_RESOLUTION`], and the
+/// batch is written in one transaction. A crash loses at most one batch of contact times,
+/// which the next polls note again.
+#[derive(Default)]
+pub(crate) struct Contacts {
+    pending: std::sync::Mutex<std::collections::HashMap<String, String>>,
+}
+
+impl Contacts {
+    /// Note a contact now unless the recorded one is recent; `true` when this starts a new
+    /// batch (the caller schedules its write).
+    pub(crate) fn note(&self, station: &str, last_recorded: Option<&str>) -> bool {
+        let now = time::OffsetDateTime::now_utc();
+        let recent = last_recorded
+            .and_then(|t| {
+                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+            })
+            .is_some_and(|t| now - t < CONTACT_RESOLUTION);
+        if recent {
+            return false;
+        }
+        let mut pending = self
+            .pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let first = pending.is_empty();
+        pending.insert(station.to_owned(), self::now());
+        first
     }
-    let revoked: Option<String> = conn
-        .query_row(
-            "SELECT id FROM stations WHERE credential_sha256 = ?1 AND revoked_at IS NOT NULL",
-            params![credential_sha256],
-            |row| row.get(0),
+
+    /// The noted contacts, emptying the batch.
+    pub(crate) fn take(&self) -> Vec<(String, String)> {
+        std::mem::take(
+            &mut *self
+                .pending
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
         )
-        .optional()?;
-    Ok(revoked.map_or(Credential::Unknown, Credential::Revoked))
+        .into_iter()
+        .collect()
+    }
+}
+
+/// Write a batch of last contacts in one transaction; a contact never moves one back.
+pub(crate) fn record_contacts(
+    conn: &mut Connection,
+    contacts: &[(String, String)],
+) -> Result<(), CountyError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    {
+        let mut statement = tx.prepare_cached(
+            "UPDATE stations SET last_contact_at = ?2
+             WHERE id = ?1 AND (last_contact_at IS NULL OR last_contact_at < ?2)",
+        )?;
+        for (station, at) in contacts {
+            statement.execute(params![station, at])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
 }
 
 /// How a revocation went.
@@ -993,6 +1081,51 @@ mod tests {
         drop(conn);
         // Opening again is a no-op for the schema.
         open(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn a_reader_sees_committed_writes_and_refuses_to_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = open(dir.path()).unwrap();
+        let reader = open_reader(dir.path()).unwrap();
+        let id = add_station(&mut writer, "a", "http://x.invalid", "00", &now()).unwrap();
+        enrol(&mut writer, &id, "00", "cred", &now()).unwrap();
+        let found = authenticate(&reader, "cred").unwrap();
+        assert!(matches!(found, Credential::Station { id: ref got, .. } if *got == id));
+        assert_eq!(authenticate(&reader, "other").unwrap(), Credential::Unknown);
+        revoke_station(&mut writer, &id, &now()).unwrap();
+        assert_eq!(
+            authenticate(&reader, "cred").unwrap(),
+            Credential::Revoked(id.clone())
+        );
+        let refused = reader.execute("UPDATE stations SET name = 'b'", []);
+        assert!(refused.is_err(), "{refused:?}");
+    }
+
+    #[test]
+    fn contacts_are_noted_only_when_the_recorded_one_is_stale_and_never_move_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = open(dir.path()).unwrap();
+        let id = add_station(&mut conn, "a", "http://x.invalid", "00", &now()).unwrap();
+        let contacts = Contacts::default();
+        assert!(!contacts.note(&id, Some(&now())), "recent: nothing to note");
+        assert!(contacts.take().is_empty());
+        assert!(contacts.note(&id, None), "first of a batch");
+        assert!(
+            !contacts.note(&id, Some("2000-01-01T00:00:00Z")),
+            "same batch"
+        );
+        let batch = contacts.take();
+        assert_eq!(batch.len(), 1);
+        record_contacts(&mut conn, &batch).unwrap();
+        let later = "2999-01-01T00:00:00Z".to_owned();
+        conn.execute("UPDATE stations SET last_contact_at = ?1", params![later])
+            .unwrap();
+        record_contacts(&mut conn, &batch).unwrap();
+        let kept: String = conn
+            .query_row("SELECT last_contact_at FROM stations", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(kept, later, "an older batch does not move the contact back");
     }
 }
 

@@ -166,7 +166,7 @@ async fn same_id_with_different_content_is_a_conflict() {
     let mut changed = app.clone();
     changed
         .fields
-        .insert("mother_name".into(), "someone else".into());
+        .insert("mother.name".into(), "someone else".into());
     let response = station.submit(&changed).await;
     expect_error(response, StatusCode::CONFLICT, ErrorCode::Conflict).await;
     // The stored application is untouched.
@@ -228,6 +228,94 @@ async fn invalid_submissions_are_refused_with_reasons() {
             .unwrap()
             .is_empty()
     );
+    server.stop().await;
+}
+
+/// The county runs the station's validator on the record: every bad field is named in
+/// `field_errors` with a reason in Chinese and English, and nothing is stored.
+#[tokio::test]
+async fn invalid_fields_are_refused_by_name_and_nothing_is_stored() {
+    let server = Server::start().await;
+    let station = server.station("A").await;
+    let scan = content(100, 1);
+    let mut app = application(&[("a.jpg", &scan)]);
+    // A wrong check digit, an impossible phone number, a required field left out, a field
+    // the service does not have, and a scan slot it does not have.
+    app.fields
+        .insert("mother.id_number".into(), "532627199502140021".into());
+    app.fields.insert("father.phone".into(), "12345".into());
+    app.fields.remove("marriage.date");
+    app.fields
+        .insert("<svg onload=alert(3)>".into(), "x".into());
+    app.attachments[0].scan = "selfie".into();
+    let body = expect_error(
+        station.submit(&app).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::InvalidApplication,
+    )
+    .await;
+    assert_eq!(
+        body.field_errors
+            .keys()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        [
+            "<svg onload=alert(3)>",
+            "father.phone",
+            "marriage.date",
+            "mother.id_number",
+            "scans.selfie"
+        ],
+        "{body:?}"
+    );
+    for (field, reason) in &body.field_errors {
+        assert!(reason.contains(" / "), "{field}: {reason}");
+        assert!(body.message.contains(field.as_str()), "{}", body.message);
+    }
+    assert!(!body.retryable);
+    // A record judged on the station's day: a due date before it is fine (no rule), a
+    // marriage "in the future" of the submission day is not.
+    let mut later = application(&[]);
+    later
+        .fields
+        .insert("marriage.date".into(), "2024-05-02".into());
+    let body = expect_error(
+        station.submit(&later).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::InvalidApplication,
+    )
+    .await;
+    assert_eq!(
+        body.field_errors.keys().collect::<Vec<_>>(),
+        ["marriage.date"],
+        "{body:?}"
+    );
+    // An unknown revision of a known service.
+    let mut revision = application(&[]);
+    revision.service_version = 7;
+    let body = expect_error(
+        station.submit(&revision).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::InvalidApplication,
+    )
+    .await;
+    assert!(
+        body.field_errors.contains_key("service_version"),
+        "{body:?}"
+    );
+
+    assert!(
+        county::list_applications(server.data_dir())
+            .unwrap()
+            .is_empty()
+    );
+    let uploads = server.data_dir().join("uploads");
+    let leftovers = std::fs::read_dir(&uploads).map_or(0, |d| d.count());
+    assert_eq!(leftovers, 0, "nothing under {}", uploads.display());
+    // The same id, corrected, is taken: a refusal reserves nothing.
+    let mut fixed = application(&[("a.jpg", &scan)]);
+    fixed.application_id = app.application_id;
+    assert_eq!(station.submit(&fixed).await.status(), StatusCode::CREATED);
     server.stop().await;
 }
 
@@ -1085,4 +1173,61 @@ async fn a_revoked_station_is_refused_on_every_call() {
     // The other station is not affected.
     assert_eq!(other.get(paths::NOTICES).await.status(), StatusCode::OK);
     server.stop().await;
+}
+
+fn last_contact(data_dir: &std::path::Path, station: &str) -> Option<String> {
+    let conn = rusqlite::Connection::open(county::database_path(data_dir)).unwrap();
+    conn.query_row(
+        "SELECT last_contact_at FROM stations WHERE id = ?1",
+        [station],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+fn set_last_contact(data_dir: &std::path::Path, station: &str, at: &str) {
+    let conn = rusqlite::Connection::open(county::database_path(data_dir)).unwrap();
+    conn.execute(
+        "UPDATE stations SET last_contact_at = ?2 WHERE id = ?1",
+        [station, at],
+    )
+    .unwrap();
+}
+
+/// Polls do not write a row each (that made every poll an fsync'd transaction on the one
+/// writer); a contact older than a minute is noted and written in a batch shortly after, and
+/// what is noted is written when the server stops.
+#[tokio::test]
+async fn a_poll_records_a_stale_last_contact_in_a_batch() {
+    let mut server = Server::start().await;
+    let station = server.station("Polling").await;
+    let dir = server.data_dir().to_owned();
+    let enrolled = last_contact(&dir, &station.id).expect("enrolment is a contact");
+    // A poll right after enrolment writes nothing: the recorded contact is recent.
+    assert_eq!(station.get(paths::NOTICES).await.status(), StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(last_contact(&dir, &station.id), Some(enrolled));
+
+    // A stale contact is brought up to date by the batch (within a second or so).
+    set_last_contact(&dir, &station.id, "2000-01-01T00:00:00Z");
+    assert_eq!(station.get(paths::DECISIONS).await.status(), StatusCode::OK);
+    let mut waited = 0;
+    while last_contact(&dir, &station.id).as_deref() == Some("2000-01-01T00:00:00Z") {
+        assert!(waited < 100, "the contact was never written");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    let recorded = last_contact(&dir, &station.id).unwrap();
+    assert!(
+        recorded.starts_with("20") && recorded.as_str() > "2001",
+        "{recorded}"
+    );
+
+    // Noted just before a stop: written by the stop (keep the directory past the server).
+    let kept = std::mem::replace(&mut server.dir, tempfile::tempdir().unwrap());
+    set_last_contact(kept.path(), &station.id, "2000-01-01T00:00:00Z");
+    assert_eq!(station.get(paths::CATALOG).await.status(), StatusCode::OK);
+    server.stop().await;
+    let at_stop = last_contact(kept.path(), &station.id).unwrap();
+    assert!(at_stop.as_str() > "2001", "{at_stop}");
 }

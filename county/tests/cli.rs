@@ -255,7 +255,11 @@ fn submit_in_process(data: &Path, provisioning: &county_api::Provisioning) -> uu
             service: "elderly-card".into(),
             service_version: 1,
             submitted_at: "2024-05-01T08:00:00Z".into(),
-            fields: [("name".to_owned(), "王".to_owned())].into(),
+            fields: {
+                let text = include_str!("../../tests/data/applications/elderly-card.json");
+                let sample: serde_json::Value = serde_json::from_str(text).unwrap();
+                serde_json::from_value(sample["fields"].clone()).unwrap()
+            },
             attachments: Vec::new(),
             sealed: None,
         };

@@ -108,7 +108,7 @@ async fn a_sealed_application_is_opened_checked_and_kept_in_plaintext() {
             |r| r.get(0),
         )
         .unwrap();
-    assert!(body.contains("李梅"), "{body}");
+    assert!(body.contains("陶丽"), "{body}");
     assert!(!body.contains("\"sealed\""), "{body}");
 
     // Sealing the same content again gives other bytes: still the same application.
@@ -117,7 +117,7 @@ async fn a_sealed_application_is_opened_checked_and_kept_in_plaintext() {
     assert_eq!(station.submit(&resealed).await.status(), StatusCode::OK);
     // The same id with other content is a conflict, sealed or not.
     let mut changed = plain.clone();
-    changed.fields.insert("mother_name".into(), "李兰".into());
+    changed.fields.insert("mother.name".into(), "李兰".into());
     let (changed, _) = seal(&key, &changed, &files);
     expect_error(
         station.submit(&changed).await,
@@ -208,4 +208,42 @@ fn station_add_writes_the_county_public_key_and_keeps_the_private_key_private() 
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o600);
+}
+
+/// The county validates what it opens: a sealed record with bad fields is refused naming
+/// them, exactly as a plain one, and nothing of it is stored.
+#[tokio::test]
+async fn a_sealed_record_with_invalid_fields_is_refused_by_name() {
+    let server = Server::start().await;
+    let station = server.station("坝美村").await;
+    let key: PublicKey = station.county_key.parse().unwrap();
+    let photo = content(5_000, 4);
+    let files: [(&str, &[u8]); 1] = [("photo.jpg", &photo)];
+    let mut plain = application(&files);
+    plain
+        .fields
+        .insert("mother.birth_date".into(), "1995-02-30".into());
+    plain.fields.insert("children.order".into(), "0".into());
+    let (sealed, _) = seal(&key, &plain, &files);
+    assert!(
+        sealed.fields.is_empty(),
+        "nothing readable outside the seal"
+    );
+    let body = expect_error(
+        station.submit(&sealed).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::InvalidApplication,
+    )
+    .await;
+    assert_eq!(
+        body.field_errors.keys().collect::<Vec<_>>(),
+        ["children.order", "mother.birth_date"],
+        "{body:?}"
+    );
+    assert!(
+        county::list_applications(server.data_dir())
+            .unwrap()
+            .is_empty()
+    );
+    server.stop().await;
 }

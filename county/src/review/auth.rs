@@ -150,7 +150,7 @@ impl FromRequestParts<AppState> for Clerk {
         let token_sha256 = files::sha256_hex(token.as_bytes());
         let lookup = token_sha256.clone();
         let found = state
-            .run(move |conn, _| db::session(conn, &lookup, &store::now()))
+            .read(move |conn, _| db::session(conn, &lookup, &store::now()))
             .await;
         match found {
             Ok(Some((name, csrf))) => Ok(Clerk {

@@ -495,7 +495,7 @@ async fn queue(State(state): State<AppState>, ctx: Ctx, clerk: Clerk) -> Respons
     };
     let (station, service) = (filter.station.clone(), filter.service.clone());
     let loaded = state
-        .run(move |conn, _| {
+        .read(move |conn, _| {
             Ok::<_, CountyError>((
                 db::queue_groups(conn)?,
                 db::queue(conn, station.as_deref(), service.as_deref())?,
@@ -513,7 +513,7 @@ async fn queue(State(state): State<AppState>, ctx: Ctx, clerk: Clerk) -> Respons
 }
 
 async fn stations(State(state): State<AppState>, ctx: Ctx, clerk: Clerk) -> Response {
-    match state.run(|conn, _| db::stations(conn)).await {
+    match state.read(|conn, _| db::stations(conn)).await {
         Ok(rows) => page(
             &ctx,
             StatusCode::OK,
@@ -540,7 +540,7 @@ async fn application_page(
             pages::not_found(ctx, Some(clerk)),
         );
     };
-    match state.run(move |conn, _| db::application(conn, id)).await {
+    match state.read(move |conn, _| db::application(conn, id)).await {
         Ok(Some(detail)) => page(
             ctx,
             status,
@@ -695,7 +695,7 @@ async fn scan(
     }
     let lookup = name.clone();
     let found = state
-        .run(move |conn, dirs| {
+        .read(move |conn, dirs| {
             Ok::<_, CountyError>(
                 db::scan(conn, id, &lookup)?
                     .map(|(content_type, sha)| (content_type, dirs.attachment(&sha))),

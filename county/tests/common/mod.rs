@@ -150,7 +150,15 @@ pub fn content(len: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
-/// A birth-permit application carrying these files.
+/// The fields of a valid birth-permit application (`tests/data/applications`), valid on
+/// the fixtures' `submitted_at`.
+pub fn birth_permit_fields() -> BTreeMap<String, String> {
+    let text = include_str!("../../../tests/data/applications/birth-permit.json");
+    let sample: serde_json::Value = serde_json::from_str(text).unwrap();
+    serde_json::from_value(sample["fields"].clone()).unwrap()
+}
+
+/// A valid birth-permit application carrying these files.
 pub fn application(files: &[(&str, &[u8])]) -> SubmitApplication {
     SubmitApplication {
         application_id: Uuid::now_v7(),
@@ -158,10 +166,7 @@ pub fn application(files: &[(&str, &[u8])]) -> SubmitApplication {
         service: "birth-permit".into(),
         service_version: 1,
         submitted_at: "2024-05-01T08:00:00Z".into(),
-        fields: BTreeMap::from([
-            ("mother_name".into(), "李梅".into()),
-            ("father_name".into(), "王强".into()),
-        ]),
+        fields: birth_permit_fields(),
         attachments: files
             .iter()
             .map(|(name, bytes)| AttachmentManifest {
