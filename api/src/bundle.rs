@@ -28,7 +28,8 @@
 //! every blob, so nothing may be trusted or stored before it is verified ([`Unverified`]).
 //!
 //! I/O contract: [`Writer`] writes to any `io::Write` (streaming: scans are copied, not held
-//! in memory); [`Unverified::parse`] reads from a byte slice. Signing and verifying are
+//! in memory); [`save`] puts it into a directory (temporary name, fsync, rename);
+//! [`Unverified::parse`] reads from a byte slice. Signing and verifying are
 //! closures given by the caller (the `sealing` crate's Ed25519 keys), so this crate stays
 //! free of key handling.
 
@@ -362,6 +363,93 @@ impl<W: Write> Writer<W> {
     }
 }
 
+/// Why a bundle could not be written into a directory (USB stick). `Display` is one
+/// sentence, Chinese first with English beside it, for the person holding the stick.
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    #[error("目录 {0} 不存在（U 盘插好了吗？） / the directory {0} does not exist (is the USB stick mounted?)")]
+    NoDirectory(String),
+    #[error("不能写入 {0}（只读或没有权限） / {0} cannot be written (read-only or no permission)")]
+    NotWritable(String),
+    #[error("{0} 空间不够，请换一个更大的 U 盘 / there is not enough space on {0}; use a larger USB stick")]
+    Full(String),
+    #[error("写入 {dir} 失败 / writing to {dir} failed: {source}")]
+    Other {
+        dir: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl SaveError {
+    fn of(dir: &std::path::Path, e: std::io::Error) -> SaveError {
+        let d = dir.display().to_string();
+        // errno: EACCES 13, EPERM 1, EROFS 30, ENOSPC 28, EDQUOT 122, ENOENT 2, ENOTDIR 20
+        match (e.kind(), e.raw_os_error()) {
+            (std::io::ErrorKind::NotFound, _) | (_, Some(2 | 20)) => SaveError::NoDirectory(d),
+            (std::io::ErrorKind::PermissionDenied, _) | (_, Some(1 | 13 | 30)) => {
+                SaveError::NotWritable(d)
+            }
+            (_, Some(28 | 122)) => SaveError::Full(d),
+            _ => SaveError::Other { dir: d, source: e },
+        }
+    }
+}
+
+/// Write a bundle into `dir` as `name`: under a hidden temporary name first, fsynced, then
+/// renamed and the directory fsynced, so a stick pulled out too early never holds half a
+/// bundle under a bundle's name. On failure the temporary file is removed. `write` gets the
+/// file (buffered) and returns the bundle's size.
+pub fn save(
+    dir: &std::path::Path,
+    name: &str,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<u64>,
+) -> Result<(std::path::PathBuf, u64), SaveError> {
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Err(SaveError::NoDirectory(dir.display().to_string())),
+        Err(e) => return Err(SaveError::of(dir, e)),
+    }
+    let target = dir.join(name);
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let attempt = || -> std::io::Result<u64> {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)?;
+        let mut out = std::io::BufWriter::with_capacity(256 * 1024, file);
+        let size = write(&mut out)?;
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&tmp, &target)?;
+        std::fs::File::open(dir)?.sync_all()?;
+        Ok(size)
+    };
+    match attempt() {
+        Ok(size) => Ok((target, size)),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(SaveError::of(dir, e))
+        }
+    }
+}
+
+/// A bundle's file name: `<who>-<UTC yyyymmddThhmmssZ>.kiosk-bundle`.
+pub fn file_name(who: &str, at: time::OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{who}-{:04}{:02}{:02}T{:02}{:02}{:02}Z.{EXTENSION}",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -498,6 +586,30 @@ mod tests {
             let got = parse(&damaged).unwrap_err();
             assert!(got.contains(expect), "{what}: {got}");
         }
+    }
+
+    #[test]
+    fn a_bundle_is_saved_whole_or_not_at_all_and_a_missing_stick_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = time::macros::datetime!(2026-11-25 08:09:10 UTC);
+        let name = file_name("st-abc", at);
+        assert_eq!(name, "st-abc-20261125T080910Z.kiosk-bundle");
+        let (path, size) = save(dir.path(), &name, |w| {
+            w.write_all(b"bundle")?;
+            Ok(6)
+        })
+        .unwrap();
+        assert_eq!((std::fs::read(&path).unwrap(), size), (b"bundle".to_vec(), 6));
+        let failed = save(dir.path(), "other", |w| {
+            w.write_all(b"half")?;
+            Err(std::io::Error::other("scan changed"))
+        });
+        assert!(matches!(failed, Err(SaveError::Other { .. })), "{failed:?}");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from(&name)], "no temporary file left");
+        let missing = save(&dir.path().join("usb"), "x", |_| Ok(0)).unwrap_err();
+        assert!(matches!(missing, SaveError::NoDirectory(_)), "{missing:?}");
+        assert!(missing.to_string().starts_with("目录"), "{missing}");
     }
 
     #[test]

@@ -40,6 +40,7 @@ mod files;
 mod http;
 mod keys;
 mod review;
+pub mod sneakernet;
 mod store;
 pub mod tls;
 
@@ -207,6 +208,7 @@ pub fn add_station(data_dir: &Path, name: &str, url: &str) -> Result<Provisionin
         station_name: name.to_owned(),
         enrolment_token: token,
         county_public_key: key.public_key().to_string(),
+        county_signing_key: Some(keys::signing_key(data_dir)?.verifying_key().to_string()),
     })
 }
 

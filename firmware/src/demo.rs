@@ -65,7 +65,7 @@ pub fn run(data_dir: &Path, config: &Config, headless: bool) -> Result<(), Failu
         }
         _ => {
             let prov = county::add_station(&county_dir, DEMO_STATION, &url)?;
-            let enrolled = rt.block_on(store_and_forward::sync::enrol(&prov))?;
+            let enrolled = rt.block_on(store_and_forward::sync::enrol(&prov, None))?;
             let s = Station {
                 county_url: url.clone(),
                 station_id: enrolled.station_id,

@@ -16,6 +16,7 @@
 pub mod backoff;
 pub mod health;
 pub mod outbox;
+pub mod sneakernet;
 pub mod state;
 pub mod sync;
 pub mod tracking;
