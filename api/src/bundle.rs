@@ -367,11 +367,15 @@ impl<W: Write> Writer<W> {
 /// sentence, Chinese first with English beside it, for the person holding the stick.
 #[derive(Debug, thiserror::Error)]
 pub enum SaveError {
-    #[error("目录 {0} 不存在（U 盘插好了吗？） / the directory {0} does not exist (is the USB stick mounted?)")]
+    #[error(
+        "目录 {0} 不存在（U 盘插好了吗？） / the directory {0} does not exist (is the USB stick mounted?)"
+    )]
     NoDirectory(String),
     #[error("不能写入 {0}（只读或没有权限） / {0} cannot be written (read-only or no permission)")]
     NotWritable(String),
-    #[error("{0} 空间不够，请换一个更大的 U 盘 / there is not enough space on {0}; use a larger USB stick")]
+    #[error(
+        "{0} 空间不够，请换一个更大的 U 盘 / there is not enough space on {0}; use a larger USB stick"
+    )]
     Full(String),
     #[error("写入 {dir} 失败 / writing to {dir} failed: {source}")]
     Other {
@@ -599,14 +603,24 @@ mod tests {
             Ok(6)
         })
         .unwrap();
-        assert_eq!((std::fs::read(&path).unwrap(), size), (b"bundle".to_vec(), 6));
+        assert_eq!(
+            (std::fs::read(&path).unwrap(), size),
+            (b"bundle".to_vec(), 6)
+        );
         let failed = save(dir.path(), "other", |w| {
             w.write_all(b"half")?;
             Err(std::io::Error::other("scan changed"))
         });
         assert!(matches!(failed, Err(SaveError::Other { .. })), "{failed:?}");
-        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(names, vec![std::ffi::OsString::from(&name)], "no temporary file left");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            names,
+            vec![std::ffi::OsString::from(&name)],
+            "no temporary file left"
+        );
         let missing = save(&dir.path().join("usb"), "x", |_| Ok(0)).unwrap_err();
         assert!(matches!(missing, SaveError::NoDirectory(_)), "{missing:?}");
         assert!(missing.to_string().starts_with("目录"), "{missing}");

@@ -452,7 +452,9 @@ fn import(file: &Path, data_dir: &Path) -> Result<(), Error> {
         created = report.created_at,
     )?;
     if refused > 0 {
-        return Err(format!("{refused} application(s) of the bundle were refused (see above)").into());
+        return Err(
+            format!("{refused} application(s) of the bundle were refused (see above)").into(),
+        );
     }
     Ok(())
 }

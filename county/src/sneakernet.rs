@@ -38,15 +38,25 @@ pub enum ImportError {
     },
     #[error("导入包无效 / {0}")]
     Bundle(#[from] BundleError),
-    #[error("没有编号为 {0} 的服务站 / no station {0} is registered here (a bundle for another county?)")]
+    #[error(
+        "没有编号为 {0} 的服务站 / no station {0} is registered here (a bundle for another county?)"
+    )]
     UnknownStation(String),
-    #[error("服务站 {0} 已于 {1} 注销，不接收它的导入包 / station {0} was revoked at {1}; its bundles are refused")]
+    #[error(
+        "服务站 {0} 已于 {1} 注销，不接收它的导入包 / station {0} was revoked at {1}; its bundles are refused"
+    )]
     Revoked(String, String),
-    #[error("服务站 {0} 没有登记签名密钥（在此功能之前配置），请重新配置 / station {0} registered no signing key (provisioned before sneakernet); provision it again")]
+    #[error(
+        "服务站 {0} 没有登记签名密钥（在此功能之前配置），请重新配置 / station {0} registered no signing key (provisioned before sneakernet); provision it again"
+    )]
     NoKey(String),
-    #[error("导入包签名不符：内容被改动过，或不是服务站 {0} 写的 / the bundle's signature does not match station {0}'s key: it was changed, damaged, or not written by that station")]
+    #[error(
+        "导入包签名不符：内容被改动过，或不是服务站 {0} 写的 / the bundle's signature does not match station {0}'s key: it was changed, damaged, or not written by that station"
+    )]
     BadSignature(String),
-    #[error("县平台出错，导入中止（可以重新导入） / the county failed, the import stopped (run it again): {0}")]
+    #[error(
+        "县平台出错，导入中止（可以重新导入） / the county failed, the import stopped (run it again): {0}"
+    )]
     County(#[from] CountyError),
 }
 
@@ -117,8 +127,8 @@ pub fn import(data_dir: &Path, file: &Path) -> Result<ImportReport, ImportError>
     let station = unverified.station_id().to_owned();
     let dirs = files::Dirs::create(data_dir)?;
     let mut conn = store::open(data_dir)?;
-    let row =
-        station_row(&conn, &station)?.ok_or_else(|| ImportError::UnknownStation(station.clone()))?;
+    let row = station_row(&conn, &station)?
+        .ok_or_else(|| ImportError::UnknownStation(station.clone()))?;
     if let Some(at) = row.revoked_at {
         return Err(ImportError::Revoked(station, at));
     }
@@ -141,7 +151,9 @@ pub fn import(data_dir: &Path, file: &Path) -> Result<ImportReport, ImportError>
             Outcome::Refused(why) => {
                 tracing::warn!(application = %application.application_id, reason = %why, "bundle application refused")
             }
-            _ => tracing::info!(application = %application.application_id, ?outcome, "bundle application taken"),
+            _ => {
+                tracing::info!(application = %application.application_id, ?outcome, "bundle application taken")
+            }
         }
         report.applications.push(Imported {
             application_id: application.application_id,
@@ -169,7 +181,12 @@ fn take(
     };
     let mut completed_any = false;
     for (att, blob) in application.attachments.iter().zip(blobs) {
-        let Some(status) = taken.receipt.attachments.iter().find(|s| s.name == att.name) else {
+        let Some(status) = taken
+            .receipt
+            .attachments
+            .iter()
+            .find(|s| s.name == att.name)
+        else {
             continue;
         };
         if status.complete {
@@ -179,9 +196,19 @@ fn take(
         // The stored offset may be ahead of the partial file after a crash: the upload path
         // names the right one once.
         for _ in 0..2 {
-            let start = usize::try_from(offset).unwrap_or(usize::MAX).min(blob.len());
-            match http::append_chunk(conn, dirs, key, station, id, &att.name, offset, &blob[start..])
-            {
+            let start = usize::try_from(offset)
+                .unwrap_or(usize::MAX)
+                .min(blob.len());
+            match http::append_chunk(
+                conn,
+                dirs,
+                key,
+                station,
+                id,
+                &att.name,
+                offset,
+                &blob[start..],
+            ) {
                 Ok(_) => {
                     completed_any = true;
                     break;
@@ -221,7 +248,9 @@ fn refused(e: ApiError) -> Result<Outcome, ImportError> {
 pub enum ExportError {
     #[error("没有编号为 {0} 的服务站 / no station {0} is registered here")]
     UnknownStation(String),
-    #[error("服务站 {0} 已于 {1} 注销 / station {0} was revoked at {1}; nothing is exported for it")]
+    #[error(
+        "服务站 {0} 已于 {1} 注销 / station {0} was revoked at {1}; nothing is exported for it"
+    )]
     Revoked(String, String),
     #[error(transparent)]
     Save(#[from] bundle::SaveError),
@@ -254,7 +283,9 @@ pub fn export_decisions(
     let signing = keys::signing_key(data_dir)?;
     let mut decisions = Vec::new();
     loop {
-        let after = decisions.last().map_or(0, |d: &county_api::Decision| d.cursor);
+        let after = decisions
+            .last()
+            .map_or(0, |d: &county_api::Decision| d.cursor);
         let page = store::decisions(&conn, station, after, 500)?;
         let more = page.more;
         decisions.extend(page.decisions);

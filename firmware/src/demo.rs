@@ -72,6 +72,7 @@ pub fn run(data_dir: &Path, config: &Config, headless: bool) -> Result<(), Failu
                 station_name: enrolled.station_name,
                 credential: enrolled.credential,
                 county_public_key: Some(prov.county_public_key.clone()),
+                county_signing_key: prov.county_signing_key.clone(),
             };
             s.save(data_dir)?;
             s

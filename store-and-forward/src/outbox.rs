@@ -787,9 +787,7 @@ impl Outbox {
             stmt.query_map([], |r| r.get::<_, String>(0))?
                 .collect::<rusqlite::Result<Vec<_>>>()?
         };
-        ids.iter()
-            .map(|id| self.outgoing(&parse_id(id)?))
-            .collect()
+        ids.iter().map(|id| self.outgoing(&parse_id(id)?)).collect()
     }
 
     /// Everything the sync engine needs to send one application.

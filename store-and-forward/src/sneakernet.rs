@@ -163,3 +163,135 @@ pub fn import(
     }
     Ok(done)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use county_api::bundle::Unverified;
+    use county_api::{Decision, DecisionKind};
+    use time::macros::datetime;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::outbox::{NewApplication, NewScan};
+
+    const NOW: OffsetDateTime = datetime!(2026-11-25 08:00 UTC);
+
+    fn sample(county: &sealing::PublicKey, outbox: &mut Outbox, name: &str) -> Uuid {
+        let app = NewApplication {
+            id: Uuid::now_v7(),
+            service: "elderly-card".into(),
+            service_version: 1,
+            fields: BTreeMap::from([("applicant.name".into(), name.into())]),
+            masked_name: "李*".into(),
+            person_keys: vec![],
+            scans: vec![NewScan {
+                scan: "photo".into(),
+                name: "photo.jpg".into(),
+                content_type: "image/jpeg".into(),
+                bytes: vec![9; 3000],
+            }],
+        };
+        outbox.submit(app, county, NOW).unwrap().id
+    }
+
+    fn decision(cursor: u64, id: Uuid, kind: DecisionKind) -> Decision {
+        Decision {
+            cursor,
+            application_id: id,
+            tracking_number: format!("T{cursor}"),
+            kind,
+            reason: None,
+            decided_at: "2026-11-26T08:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn export_carries_the_sealed_outbox_and_import_applies_decisions_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let usb = tempfile::tempdir().unwrap();
+        let county = sealing::PrivateKey::generate();
+        let key = SigningKey::generate();
+        let mut ob = Outbox::open(dir.path()).unwrap();
+        assert_eq!(export(&ob, "st-1", &key, usb.path(), NOW).unwrap(), None);
+        let a = sample(&county.public_key(), &mut ob, "李德华");
+        let b = sample(&county.public_key(), &mut ob, "李明");
+
+        let done = export(&ob, "st-1", &key, usb.path(), NOW).unwrap().unwrap();
+        assert_eq!(done.applications, 2);
+        assert_eq!(
+            done.path.file_name().unwrap(),
+            "st-1-20261125T080000Z.kiosk-bundle"
+        );
+        let bytes = std::fs::read(&done.path).unwrap();
+        assert_eq!(bytes.len() as u64, done.bytes);
+        let v = Unverified::<ApplicationsHeader>::parse(&bytes)
+            .unwrap()
+            .verify(|c, d, s| key.verifying_key().verify_digest(c, d, s))
+            .unwrap();
+        let apps = v.applications();
+        assert_eq!(apps.len(), 2);
+        // The very bytes the link would send, and the county opens them.
+        for (record, blobs) in &apps {
+            let out = ob.outgoing(&record.application_id).unwrap();
+            assert_eq!(*record, &sync::record(&out));
+            assert_eq!(blobs[0], std::fs::read(&out.attachments[0].path).unwrap());
+            let ctx = sealing::scan_context(&record.application_id.to_string(), "photo.jpg");
+            assert_eq!(
+                sealing::open(&county, &ctx, blobs[0]).unwrap(),
+                vec![9; 3000]
+            );
+        }
+        assert!(
+            !bytes
+                .windows("李德华".len())
+                .any(|w| w == "李德华".as_bytes())
+        );
+
+        // The county holds `a` and approved it; `b` is not back yet.
+        let header = DecisionsHeader {
+            station_id: "st-1".into(),
+            created_at: "2026-11-26T09:00:00Z".into(),
+            decisions: vec![decision(1, a, DecisionKind::Approve)],
+            received: vec![a, Uuid::now_v7()],
+        };
+        let first = import(&mut ob, &header, NOW).unwrap();
+        assert_eq!(
+            first,
+            Imported {
+                received: 1,
+                decisions: 1,
+                unknown: 1
+            }
+        );
+        assert_eq!(ob.summary(&a).unwrap().state, AppState::Decided);
+        assert_eq!(ob.summary(&b).unwrap().state, AppState::Queued);
+        let events = ob.events(&a).unwrap().len();
+        let again = import(&mut ob, &header, NOW).unwrap();
+        assert_eq!((again.received, again.decisions), (0, 0));
+        assert_eq!(
+            ob.events(&a).unwrap().len(),
+            events,
+            "nothing happened twice"
+        );
+        // Only `b` is still exported.
+        let next = export(&ob, "st-1", &key, usb.path(), NOW + time::Duration::SECOND)
+            .unwrap()
+            .unwrap();
+        assert_eq!(next.applications, 1);
+    }
+
+    #[test]
+    fn a_scan_missing_on_disk_stops_the_export_before_the_stick_is_touched() {
+        let dir = tempfile::tempdir().unwrap();
+        let usb = tempfile::tempdir().unwrap();
+        let county = sealing::PrivateKey::generate();
+        let mut ob = Outbox::open(dir.path()).unwrap();
+        let a = sample(&county.public_key(), &mut ob, "李德华");
+        std::fs::remove_file(ob.blob_path(&a, "photo.jpg")).unwrap();
+        let err = export(&ob, "st-1", &SigningKey::generate(), usb.path(), NOW).unwrap_err();
+        assert!(matches!(err, ExportError::Scan { .. }), "{err}");
+        assert_eq!(std::fs::read_dir(usb.path()).unwrap().count(), 0);
+    }
+}

@@ -26,9 +26,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use county_api::{
-    AttachmentManifest, AttachmentStatus, Catalog, Decision, DecisionAck, DecisionKind, DecisionPage,
-    EnrolRequest, EnrolResponse, ErrorBody, ErrorCode, HandOver, NoticePage, Provisioning,
-    SubmissionReceipt, SubmitApplication, paths,
+    AttachmentManifest, AttachmentStatus, Catalog, Decision, DecisionAck, DecisionKind,
+    DecisionPage, EnrolRequest, EnrolResponse, ErrorBody, ErrorCode, HandOver, NoticePage,
+    Provisioning, SubmissionReceipt, SubmitApplication, paths,
 };
 use reqwest::{Method, StatusCode};
 use time::OffsetDateTime;
