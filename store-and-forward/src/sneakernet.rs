@@ -85,14 +85,31 @@ pub fn export(
         applications: waiting.iter().map(sync::record).collect(),
     };
     let name = bundle::file_name(station_id, now);
-    let (path, bytes) = bundle::save(dir, &name, |out| {
+    // A scan that cannot be read (the running appliance delivered and deleted it meanwhile)
+    // is reported as such, not as a fault of the stick.
+    let mut scan_failure = None;
+    let saved = bundle::save(dir, &name, |out| {
         let mut w = Writer::new(out, &header)?;
         let mut buf = vec![0u8; 256 * 1024];
         for app in &waiting {
             for att in &app.attachments {
-                let mut file = std::fs::File::open(&att.path)?;
+                let mut file = std::fs::File::open(&att.path).map_err(|e| {
+                    scan_failure = Some(ExportError::Scan {
+                        tracking: app.tracking_number.clone(),
+                        name: att.name.clone(),
+                        detail: e.to_string(),
+                    });
+                    e
+                })?;
                 loop {
-                    let n = file.read(&mut buf)?;
+                    let n = file.read(&mut buf).map_err(|e| {
+                        scan_failure = Some(ExportError::Scan {
+                            tracking: app.tracking_number.clone(),
+                            name: att.name.clone(),
+                            detail: e.to_string(),
+                        });
+                        e
+                    })?;
                     if n == 0 {
                         break;
                     }
@@ -102,7 +119,11 @@ pub fn export(
         }
         let (_, size) = w.finish(|context, digest| key.sign_digest(context, digest))?;
         Ok(size)
-    })?;
+    });
+    let (path, bytes) = match saved {
+        Ok(done) => done,
+        Err(e) => return Err(scan_failure.unwrap_or(ExportError::Save(e))),
+    };
     tracing::info!(applications = waiting.len(), bytes, path = %path.display(), "bundle exported");
     Ok(Some(Exported {
         path,
