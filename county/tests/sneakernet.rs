@@ -223,3 +223,35 @@ async fn a_bundle_that_cannot_be_trusted_is_refused_whole_with_its_reason() {
     assert!(import(&dir, &good).is_ok());
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_damaged_signing_key_at_enrolment_is_refused_before_the_token_is_spent() {
+    let server = Server::start().await;
+    let prov = county::add_station(server.data_dir(), "坝美村", &server.base).unwrap();
+    assert!(
+        prov.county_signing_key.is_some(),
+        "the provisioning file names the county's key"
+    );
+    let http = reqwest::Client::new();
+    let enrol = |key: Option<String>| {
+        http.post(server.url(paths::ENROL))
+            .json(&EnrolRequest {
+                station_id: prov.station_id.clone(),
+                enrolment_token: prov.enrolment_token.clone(),
+                signing_public_key: key,
+            })
+            .send()
+    };
+    let bad = enrol(Some("zz".repeat(32))).await.unwrap();
+    common::expect_error(
+        bad,
+        StatusCode::BAD_REQUEST,
+        county_api::ErrorCode::BadRequest,
+    )
+    .await;
+    let good = enrol(Some(SigningKey::generate().verifying_key().to_string()))
+        .await
+        .unwrap();
+    assert_eq!(good.status(), StatusCode::OK, "the token was not spent");
+    server.stop().await;
+}

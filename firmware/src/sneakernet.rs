@@ -56,13 +56,24 @@ pub fn export(data_dir: &Path, to: &Path) -> Result<(), Failure> {
              acknowledged every application"
         ),
         Some(e) => {
-            let size = human_size(e.bytes);
-            println!(
-                "已导出 {n} 份申请（{size}）到 {path} / exported {n} application{s} ({size}) to {path}",
-                n = e.applications,
-                s = if e.applications == 1 { "" } else { "s" },
-                path = e.path.display(),
-            );
+            if let Some(path) = &e.path {
+                let size = human_size(e.bytes);
+                println!(
+                    "已导出 {n} 份申请（{size}）到 {path} / exported {n} application{s} ({size}) \
+                     to {path}",
+                    n = e.applications,
+                    s = if e.applications == 1 { "" } else { "s" },
+                    path = path.display(),
+                );
+            }
+            if e.unsealed > 0 {
+                println!(
+                    "{u} 份申请是在加密功能之前保存的，不能放到 U 盘上，会通过网络发送 / {u} \
+                     application(s) stored before sealing were not exported (they would be \
+                     readable on the stick); they go by the link",
+                    u = e.unsealed
+                );
+            }
         }
     }
     Ok(())

@@ -24,13 +24,17 @@ use crate::outbox::{Outbox, OutboxError};
 use crate::state::AppState;
 use crate::sync;
 
-/// What [`export`] wrote.
+/// What [`export`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Exported {
-    pub path: PathBuf,
+    /// The bundle written; `None` when nothing could be exported.
+    pub path: Option<PathBuf>,
     pub applications: usize,
     /// The bundle's size in bytes.
     pub bytes: u64,
+    /// Applications stored before sealing arrived (plain fields and scans): never put on a
+    /// stick, where they could be read; they still go by the link.
+    pub unsealed: usize,
 }
 
 /// Why an export did not happen. Nothing was written under a bundle's name.
@@ -51,7 +55,8 @@ pub enum ExportError {
 }
 
 /// Write every application the county has not acknowledged into one signed bundle in
-/// `dir`; `None` when there is nothing to export (no file is written).
+/// `dir`; `None` when there is nothing waiting. No file is written when nothing can be
+/// exported (see [`Exported::unsealed`]).
 pub fn export(
     outbox: &Outbox,
     station_id: &str,
@@ -59,9 +64,17 @@ pub fn export(
     dir: &Path,
     now: OffsetDateTime,
 ) -> Result<Option<Exported>, ExportError> {
-    let waiting = outbox.unacknowledged()?;
+    let (waiting, unsealed): (Vec<_>, Vec<_>) = outbox
+        .unacknowledged()?
+        .into_iter()
+        .partition(|app| app.sealed_record.is_some());
     if waiting.is_empty() {
-        return Ok(None);
+        return Ok((!unsealed.is_empty()).then_some(Exported {
+            path: None,
+            applications: 0,
+            bytes: 0,
+            unsealed: unsealed.len(),
+        }));
     }
     // Every scan is checked before the stick is touched.
     for app in &waiting {
@@ -93,23 +106,16 @@ pub fn export(
         let mut buf = vec![0u8; 256 * 1024];
         for app in &waiting {
             for att in &app.attachments {
-                let mut file = std::fs::File::open(&att.path).map_err(|e| {
+                let mut failed = |e: &std::io::Error| {
                     scan_failure = Some(ExportError::Scan {
                         tracking: app.tracking_number.clone(),
                         name: att.name.clone(),
                         detail: e.to_string(),
                     });
-                    e
-                })?;
+                };
+                let mut file = std::fs::File::open(&att.path).inspect_err(&mut failed)?;
                 loop {
-                    let n = file.read(&mut buf).map_err(|e| {
-                        scan_failure = Some(ExportError::Scan {
-                            tracking: app.tracking_number.clone(),
-                            name: att.name.clone(),
-                            detail: e.to_string(),
-                        });
-                        e
-                    })?;
+                    let n = file.read(&mut buf).inspect_err(&mut failed)?;
                     if n == 0 {
                         break;
                     }
@@ -126,9 +132,10 @@ pub fn export(
     };
     tracing::info!(applications = waiting.len(), bytes, path = %path.display(), "bundle exported");
     Ok(Some(Exported {
-        path,
+        path: Some(path),
         applications: waiting.len(),
         bytes,
+        unsealed: unsealed.len(),
     }))
 }
 
@@ -241,11 +248,13 @@ mod tests {
 
         let done = export(&ob, "st-1", &key, usb.path(), NOW).unwrap().unwrap();
         assert_eq!(done.applications, 2);
+        let path = done.path.unwrap();
         assert_eq!(
-            done.path.file_name().unwrap(),
+            path.file_name().unwrap(),
             "st-1-20261125T080000Z.kiosk-bundle"
         );
-        let bytes = std::fs::read(&done.path).unwrap();
+        assert_eq!(done.unsealed, 0);
+        let bytes = std::fs::read(&path).unwrap();
         assert_eq!(bytes.len() as u64, done.bytes);
         let v = Unverified::<ApplicationsHeader>::parse(&bytes)
             .unwrap()
@@ -314,5 +323,41 @@ mod tests {
         let err = export(&ob, "st-1", &SigningKey::generate(), usb.path(), NOW).unwrap_err();
         assert!(matches!(err, ExportError::Scan { .. }), "{err}");
         assert_eq!(std::fs::read_dir(usb.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn an_application_stored_before_sealing_never_goes_on_a_stick() {
+        let dir = tempfile::tempdir().unwrap();
+        let usb = tempfile::tempdir().unwrap();
+        let county = sealing::PrivateKey::generate();
+        let mut ob = Outbox::open(dir.path()).unwrap();
+        let a = sample(&county.public_key(), &mut ob, "李德华");
+        // As a row from before migration 3 looks: plain fields, no sealed record.
+        rusqlite::Connection::open(dir.path().join("outbox.sqlite3"))
+            .unwrap()
+            .execute(
+                "UPDATE applications SET sealed_record = NULL,
+                     fields_json = '{\"applicant.name\":\"李德华\"}' WHERE id = ?1",
+                [a.to_string()],
+            )
+            .unwrap();
+        let key = SigningKey::generate();
+        let done = export(&ob, "st-1", &key, usb.path(), NOW).unwrap().unwrap();
+        assert_eq!((done.path, done.applications, done.unsealed), (None, 0, 1));
+        assert_eq!(std::fs::read_dir(usb.path()).unwrap().count(), 0);
+        let b = sample(&county.public_key(), &mut ob, "李明");
+        let done = export(&ob, "st-1", &key, usb.path(), NOW).unwrap().unwrap();
+        assert_eq!((done.applications, done.unsealed), (1, 1));
+        let bytes = std::fs::read(done.path.unwrap()).unwrap();
+        let v = Unverified::<ApplicationsHeader>::parse(&bytes)
+            .unwrap()
+            .verify(|c, d, s| key.verifying_key().verify_digest(c, d, s))
+            .unwrap();
+        assert_eq!(v.header.applications[0].application_id, b);
+        assert!(
+            !bytes
+                .windows("李德华".len())
+                .any(|w| w == "李德华".as_bytes())
+        );
     }
 }
