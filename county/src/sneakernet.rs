@@ -147,12 +147,13 @@ pub fn import(data_dir: &Path, file: &Path) -> Result<ImportReport, ImportError>
     };
     for (application, blobs) in verified.applications() {
         let outcome = take(&mut conn, &dirs, &county_key, &station, application, &blobs)?;
+        // The summary the command prints names each one; the log stays quiet.
         match &outcome {
             Outcome::Refused(why) => {
-                tracing::warn!(application = %application.application_id, reason = %why, "bundle application refused")
+                tracing::info!(application = %application.application_id, reason = %why, "bundle application refused")
             }
             _ => {
-                tracing::info!(application = %application.application_id, ?outcome, "bundle application taken")
+                tracing::debug!(application = %application.application_id, ?outcome, "bundle application taken")
             }
         }
         report.applications.push(Imported {

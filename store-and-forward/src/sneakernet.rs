@@ -94,7 +94,12 @@ pub fn export(
     }
     let header = ApplicationsHeader {
         station_id: station_id.to_owned(),
-        created_at: now.format(&Rfc3339).unwrap_or_default(),
+        created_at: now
+            .to_offset(time::UtcOffset::UTC)
+            .replace_nanosecond(0)
+            .unwrap_or(now)
+            .format(&Rfc3339)
+            .unwrap_or_default(),
         applications: waiting.iter().map(sync::record).collect(),
     };
     let name = bundle::file_name(station_id, now);
@@ -130,7 +135,7 @@ pub fn export(
         Ok(done) => done,
         Err(e) => return Err(scan_failure.unwrap_or(ExportError::Save(e))),
     };
-    tracing::info!(applications = waiting.len(), bytes, path = %path.display(), "bundle exported");
+    tracing::debug!(applications = waiting.len(), bytes, path = %path.display(), "bundle exported");
     Ok(Some(Exported {
         path: Some(path),
         applications: waiting.len(),
