@@ -414,7 +414,16 @@ pub fn save(
         Ok(_) => return Err(SaveError::NoDirectory(dir.display().to_string())),
         Err(e) => return Err(SaveError::of(dir, e)),
     }
-    let target = dir.join(name);
+    // Never replace a bundle already on the stick (two exports within a second): the next
+    // free `NAME-2.EXT`, `NAME-3.EXT`, …
+    let mut target = dir.join(name);
+    let (stem, ext) = name.split_once('.').unwrap_or((name, ""));
+    let mut n = 1;
+    while target.exists() {
+        n += 1;
+        let dot = if ext.is_empty() { "" } else { "." };
+        target = dir.join(format!("{stem}-{n}{dot}{ext}"));
+    }
     let tmp = dir.join(format!(".{name}.tmp"));
     let attempt = || -> std::io::Result<u64> {
         let file = std::fs::OpenOptions::new()
@@ -428,7 +437,12 @@ pub fn save(
         file.sync_all()?;
         drop(file);
         std::fs::rename(&tmp, &target)?;
-        std::fs::File::open(dir)?.sync_all()?;
+        // The rename made durable. Some stick file systems refuse fsync on a directory
+        // (EINVAL): the file itself is already synced, so that is not a failure.
+        match std::fs::File::open(dir).and_then(|d| d.sync_all()) {
+            Err(e) if e.raw_os_error() == Some(22) => {}
+            other => other?,
+        }
         Ok(size)
     };
     match attempt() {
@@ -607,6 +621,18 @@ mod tests {
             (std::fs::read(&path).unwrap(), size),
             (b"bundle".to_vec(), 6)
         );
+        // The same name again (two exports within a second): a new file, the first kept.
+        let (second, _) = save(dir.path(), &name, |w| {
+            w.write_all(b"later")?;
+            Ok(5)
+        })
+        .unwrap();
+        assert_eq!(
+            second.file_name().unwrap(),
+            "st-abc-20261125T080910Z-2.kiosk-bundle"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), b"bundle");
+        std::fs::remove_file(&second).unwrap();
         let failed = save(dir.path(), "other", |w| {
             w.write_all(b"half")?;
             Err(std::io::Error::other("scan changed"))
