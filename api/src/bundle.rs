@@ -454,6 +454,16 @@ pub fn save(
     }
 }
 
+/// Bytes as a person reads them on a stick's label (1000-based: B, kB, MB, GB).
+pub fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b < 1_000 => format!("{b} B"),
+        b if b < 1_000_000 => format!("{:.1} kB", b as f64 / 1e3),
+        b if b < 1_000_000_000 => format!("{:.1} MB", b as f64 / 1e6),
+        b => format!("{:.2} GB", b as f64 / 1e9),
+    }
+}
+
 /// A bundle's file name: `<who>-<UTC yyyymmddThhmmssZ>.kiosk-bundle`.
 pub fn file_name(who: &str, at: time::OffsetDateTime) -> String {
     let at = at.to_offset(time::UtcOffset::UTC);
@@ -612,6 +622,11 @@ mod tests {
         let at = time::macros::datetime!(2026-11-25 08:09:10 UTC);
         let name = file_name("st-abc", at);
         assert_eq!(name, "st-abc-20261125T080910Z.kiosk-bundle");
+        let sizes = [0, 999, 1_000, 384_411, 38_400_000, 2_100_000_000].map(human_size);
+        assert_eq!(
+            sizes,
+            ["0 B", "999 B", "1.0 kB", "384.4 kB", "38.4 MB", "2.10 GB"]
+        );
         let (path, size) = save(dir.path(), &name, |w| {
             w.write_all(b"bundle")?;
             Ok(6)

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use county_api::DecisionKind;
+use county_api::{DecisionKind, bundle};
 use uuid::Uuid;
 
 #[derive(Parser)]
@@ -276,11 +276,11 @@ fn run(cli: Cli) -> Result<(), Error> {
                  decisions and {} received applications for station {station} ({}) to {}",
                 done.decisions,
                 done.received,
-                human_size(done.bytes),
+                bundle::human_size(done.bytes),
                 done.path.display(),
                 done.decisions,
                 done.received,
-                human_size(done.bytes),
+                bundle::human_size(done.bytes),
                 done.path.display(),
             )?;
             Ok(())
@@ -457,16 +457,6 @@ fn import(file: &Path, data_dir: &Path) -> Result<(), Error> {
         );
     }
     Ok(())
-}
-
-/// Bytes in the unit a person reads (kB, MB; 1000-based like a USB stick's label).
-fn human_size(bytes: u64) -> String {
-    match bytes {
-        b if b < 1_000 => format!("{b} B"),
-        b if b < 1_000_000 => format!("{:.1} kB", b as f64 / 1e3),
-        b if b < 1_000_000_000 => format!("{:.1} MB", b as f64 / 1e6),
-        b => format!("{:.2} GB", b as f64 / 1e9),
-    }
 }
 
 fn applications(data_dir: &Path, json: bool) -> Result<(), Error> {

@@ -17,7 +17,7 @@
 
 use std::path::Path;
 
-use county_api::bundle::{DecisionsHeader, Unverified};
+use county_api::bundle::{self, DecisionsHeader, Unverified};
 use store_and_forward::Outbox;
 
 use crate::Failure;
@@ -57,7 +57,7 @@ pub fn export(data_dir: &Path, to: &Path) -> Result<(), Failure> {
         ),
         Some(e) => {
             if let Some(path) = &e.path {
-                let size = human_size(e.bytes);
+                let size = bundle::human_size(e.bytes);
                 println!(
                     "已导出 {n} 份申请（{size}）到 {path} / exported {n} application{s} ({size}) \
                      to {path}",
@@ -142,14 +142,4 @@ pub fn import(data_dir: &Path, file: &Path) -> Result<(), Failure> {
         );
     }
     Ok(())
-}
-
-/// Bytes as a person reads them (1000-based, like a USB stick's label).
-fn human_size(bytes: u64) -> String {
-    match bytes {
-        b if b < 1_000 => format!("{b} B"),
-        b if b < 1_000_000 => format!("{:.1} kB", b as f64 / 1e3),
-        b if b < 1_000_000_000 => format!("{:.1} MB", b as f64 / 1e6),
-        b => format!("{:.2} GB", b as f64 / 1e9),
-    }
 }
