@@ -145,8 +145,26 @@ pub fn import(data_dir: &Path, file: &Path) -> Result<ImportReport, ImportError>
         created_at: verified.header.created_at.clone(),
         applications: Vec::new(),
     };
+    let file_name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     for (application, blobs) in verified.applications() {
         let outcome = take(&mut conn, &dirs, &county_key, &station, application, &blobs)?;
+        if matches!(outcome, Outcome::New | Outcome::Completed) {
+            // The application's history on the review page says how it came.
+            let tx = conn.transaction().map_err(CountyError::from)?;
+            store::audit(
+                &tx,
+                &store::now(),
+                &format!("station:{station}"),
+                "bundle_import",
+                Some(application.application_id),
+                Some(&file_name),
+            )
+            .and_then(|()| tx.commit())
+            .map_err(CountyError::from)?;
+        }
         // The summary the command prints names each one; the log stays quiet.
         match &outcome {
             Outcome::Refused(why) => {

@@ -119,6 +119,16 @@ async fn a_bundle_goes_through_the_links_intake_and_nothing_is_stored_twice() {
     );
     let again = import(&dir, &file).unwrap();
     assert_eq!(outcomes(&again), vec![Outcome::AlreadyHad; 3]);
+    // Each application's history says it came by stick, once.
+    let audit = rusqlite::Connection::open(county::database_path(&dir)).unwrap();
+    let imported: i64 = audit
+        .query_row(
+            "SELECT COUNT(*) FROM audit WHERE action = 'bundle_import'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(imported, 3);
 
     // The link comes back: the station's upload is answered as a repeat, complete.
     let put = st.submit(&x).await;
