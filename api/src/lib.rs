@@ -18,6 +18,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub mod bundle;
 pub mod openapi;
 
 /// Version prefix of every path.
@@ -97,6 +98,11 @@ pub struct Provisioning {
     /// The county's public key (X25519, 64 hex characters): the station seals every
     /// application's personal data and scans to it (see [`SealedRecord`]).
     pub county_public_key: String,
+    /// The county's signing key (Ed25519, 64 hex characters): the station checks the
+    /// decision bundles the county sends by USB stick with it (see [`bundle`]). Absent in
+    /// files from counties before sneakernet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub county_signing_key: Option<String>,
 }
 
 /// `POST /v1/enrol`: the station's first call, with the token from its provisioning file.
@@ -107,6 +113,11 @@ pub struct EnrolRequest {
     pub station_id: String,
     /// The one-time enrolment token from the provisioning file.
     pub enrolment_token: String,
+    /// The station's own signing key (Ed25519 public key, 64 hex characters), made at
+    /// provisioning: the county checks the bundles the station exports by USB stick with it
+    /// (see [`bundle`]). Absent from stations before sneakernet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_public_key: Option<String>,
 }
 
 /// The station's long-lived credential; the enrolment token is spent.

@@ -260,6 +260,7 @@ fn samples() -> Vec<(&'static str, Value)> {
                 station_name: "Xiaozhai".into(),
                 enrolment_token: "token".into(),
                 county_public_key: "ab".repeat(32),
+                county_signing_key: Some("cd".repeat(32)),
             }),
         ),
         (
@@ -267,6 +268,7 @@ fn samples() -> Vec<(&'static str, Value)> {
             j(&EnrolRequest {
                 station_id: "st-abcdefgh".into(),
                 enrolment_token: "token".into(),
+                signing_public_key: Some("ef".repeat(32)),
             }),
         ),
         (

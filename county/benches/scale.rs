@@ -228,7 +228,7 @@ fn main() {
             let mut set = tokio::task::JoinSet::new();
             for p in chunk {
                 let p = p.clone();
-                set.spawn(async move { store_and_forward::sync::enrol(&p).await });
+                set.spawn(async move { store_and_forward::sync::enrol(&p, None).await });
             }
             while let Some(r) = set.join_next().await {
                 let e = r.expect("join").expect("enrol");
@@ -296,7 +296,7 @@ fn main() {
         let prov = county::add_station(&county_dir, &format!("submitter {w}"), &base)
             .expect("add submitter");
         let cred = client_rt
-            .block_on(store_and_forward::sync::enrol(&prov))
+            .block_on(store_and_forward::sync::enrol(&prov, None))
             .expect("enrol submitter")
             .credential;
         let key: sealing::PublicKey = prov.county_public_key.parse().expect("county key");

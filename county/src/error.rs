@@ -174,7 +174,6 @@ impl ApiError {
         }
     }
 
-    #[cfg(test)]
     pub(crate) fn body(&self) -> &ErrorBody {
         &self.body
     }

@@ -218,6 +218,19 @@ async fn enrol(
     if request.station_id.is_empty() || request.enrolment_token.is_empty() {
         return Err(refused());
     }
+    // Checked before the token is spent: a station with a damaged key can enrol again.
+    let signing_key = match &request.signing_public_key {
+        None => None,
+        Some(k) => Some(
+            k.parse::<sealing::sign::VerifyingKey>()
+                .map_err(|_| {
+                    ApiError::bad_request(
+                        "signing_public_key must be an Ed25519 public key in 64 hex digits",
+                    )
+                })?
+                .to_string(),
+        ),
+    };
     let token_sha = files::sha256_hex(request.enrolment_token.as_bytes());
     let credential = files::random_base32(30);
     let credential_sha = files::sha256_hex(credential.as_bytes());
@@ -229,6 +242,7 @@ async fn enrol(
                 &station_id,
                 &token_sha,
                 &credential_sha,
+                signing_key.as_deref(),
                 &store::now(),
             )
         })
@@ -356,35 +370,64 @@ async fn submit(
             application.application_id
         )));
     }
-    let (application, wire) = unseal(state.key(), application)?;
+    let key = state.key().clone();
+    let taken = state
+        .run({
+            let station = station.clone();
+            move |conn, _| intake(conn, &key, &station, application)
+        })
+        .await?;
+    if taken.created {
+        tracing::info!(%station, application = %id, "application received");
+        Ok((StatusCode::CREATED, Json(taken.receipt)))
+    } else {
+        Ok((StatusCode::OK, Json(taken.receipt)))
+    }
+}
+
+/// How [`intake`] took an application record.
+pub(crate) struct Taken {
+    /// First time: stored now. `false`: the same record was already here.
+    pub(crate) created: bool,
+    pub(crate) receipt: SubmissionReceipt,
+}
+
+/// The county's one intake of an application record, for `PUT /v1/applications/{id}` and
+/// for `county import` alike: open the sealed part, check it, store it unless its id is
+/// taken. The same id with the same content is answered as before; other content is
+/// refused (409), and so is another station's id (404).
+pub(crate) fn intake(
+    conn: &mut rusqlite::Connection,
+    key: &sealing::PrivateKey,
+    station: &str,
+    application: SubmitApplication,
+) -> Result<Taken, ApiError> {
+    let id = application.application_id;
+    let (application, wire) = unseal(key, application)?;
     check_submission(&application)?;
     // The typed value serialises canonically: fields in declaration order, maps sorted. It
     // is the plaintext (opened) record, so a repeat is recognised however it was sealed.
     let body = serde_json::to_string(&application)
         .map_err(|e| CountyError::Corrupt(format!("cannot serialise a submission: {e}")))?;
     let body_sha = files::sha256_hex(body.as_bytes());
-    let outcome = state
-        .run({
-            let station = station.clone();
-            move |conn, _| {
-                store::submit(
-                    conn,
-                    &station,
-                    &application,
-                    &wire,
-                    &body,
-                    &body_sha,
-                    &store::now(),
-                )
-            }
-        })
-        .await?;
+    let outcome = store::submit(
+        conn,
+        station,
+        &application,
+        &wire,
+        &body,
+        &body_sha,
+        &store::now(),
+    )?;
     match outcome {
-        Submitted::Created(receipt) => {
-            tracing::info!(%station, application = %id, "application received");
-            Ok((StatusCode::CREATED, Json(receipt)))
-        }
-        Submitted::Repeated(receipt) => Ok((StatusCode::OK, Json(receipt))),
+        Submitted::Created(receipt) => Ok(Taken {
+            created: true,
+            receipt,
+        }),
+        Submitted::Repeated(receipt) => Ok(Taken {
+            created: false,
+            receipt,
+        }),
         Submitted::Conflict => Err(ApiError::new(
             ErrorCode::Conflict,
             format!("application {id} was already submitted with different content"),
@@ -538,9 +581,10 @@ async fn patch_attachment(
 }
 
 /// Append one chunk; runs on the blocking pool holding the connection, so it is the only
-/// writer of this attachment while it runs.
+/// writer of this attachment while it runs. `county import` feeds a bundle's scans through
+/// it too.
 #[allow(clippy::too_many_arguments)]
-fn append_chunk(
+pub(crate) fn append_chunk(
     conn: &mut rusqlite::Connection,
     dirs: &files::Dirs,
     key: &sealing::PrivateKey,

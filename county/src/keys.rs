@@ -5,6 +5,10 @@
 //! means applications still sealed at stations can never be opened: back it up with the
 //! database.
 //!
+//! Beside it, `DATA_DIR/county-signing.key` (Ed25519, 64 hex characters, 0600) signs the
+//! decision bundles `county export-decisions` writes; its public half is in every
+//! provisioning file as `county_signing_key`.
+//!
 //! Made without a race: `county serve` and `county station add` may meet a fresh data
 //! directory at once. The key is written and fsynced under a name of this process's own,
 //! then hard-linked into place; the loser of the race (`AlreadyExists`) reads the winner's.
@@ -46,6 +50,39 @@ pub(crate) fn load_or_create(data_dir: &Path) -> Result<PrivateKey, CountyError>
         }
         Err(e) => Err(CountyError::file(
             format!("cannot read the county key {}", path.display()),
+            e,
+        )),
+    }
+}
+
+/// The file of the county's signing key (Ed25519) for decision bundles.
+pub(crate) const SIGNING_KEY_FILE: &str = "county-signing.key";
+
+/// The county's signing key for the decision bundles it writes for stations (`county
+/// export-decisions`), created on first use like [`load_or_create`]; its public half goes
+/// into every provisioning file. Lost: make a new one and provision the stations again.
+pub(crate) fn signing_key(data_dir: &Path) -> Result<sealing::sign::SigningKey, CountyError> {
+    let path = data_dir.join(SIGNING_KEY_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => sealing::sign::SigningKey::from_hex(&text).map_err(|_| {
+            CountyError::Corrupt(format!(
+                "the county signing key {} is damaged; restore it from the backup",
+                path.display()
+            ))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = sealing::sign::SigningKey::generate();
+            match create(&path, &key.to_hex()) {
+                Ok(()) => Ok(key),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => signing_key(data_dir),
+                Err(e) => Err(CountyError::file(
+                    format!("cannot write the county signing key {}", path.display()),
+                    e,
+                )),
+            }
+        }
+        Err(e) => Err(CountyError::file(
+            format!("cannot read the county signing key {}", path.display()),
             e,
         )),
     }

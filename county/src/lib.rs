@@ -44,6 +44,7 @@ mod files;
 mod http;
 mod keys;
 mod review;
+pub mod sneakernet;
 mod store;
 pub mod tls;
 mod validation;
@@ -316,6 +317,7 @@ pub fn add_station(data_dir: &Path, name: &str, url: &str) -> Result<Provisionin
         station_name: name.to_owned(),
         enrolment_token: token,
         county_public_key: key.public_key().to_string(),
+        county_signing_key: Some(keys::signing_key(data_dir)?.verifying_key().to_string()),
     })
 }
 
@@ -469,6 +471,7 @@ mod tests {
                 serde_json::to_vec(&county_api::EnrolRequest {
                     station_id: prov.station_id.clone(),
                     enrolment_token: prov.enrolment_token.clone(),
+                    signing_public_key: None,
                 })
                 .unwrap(),
             ))

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use county_api::DecisionKind;
+use county_api::{DecisionKind, bundle};
 use uuid::Uuid;
 
 #[derive(Parser)]
@@ -87,6 +87,39 @@ enum Command {
         /// Print the decision as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Take in a station's bundle from a USB stick (written by `kiosk export`).
+    ///
+    /// The bundle's signature is checked against the signing key the station registered at
+    /// enrolment; an unknown or revoked station, a bad signature, a truncated or garbage
+    /// file is refused as a whole (exit 1) and nothing is stored. Each application then goes
+    /// through the same intake as an upload over the link: importing twice, or importing and
+    /// later receiving the same application over the link, never stores it twice. Prints
+    /// one line per application (new / already had / refused with the reason) and a total.
+    /// Exit status 1 when any application was refused (the others are stored).
+    Import {
+        /// The bundle file (`<station-id>-<time>.kiosk-bundle`).
+        file: PathBuf,
+        /// The county's data directory.
+        #[arg(long, value_name = "DIR", env = "COUNTY_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+    /// Write a station's decisions onto a USB stick, for `kiosk import` at the station.
+    ///
+    /// The bundle holds every decision for the station and the ids of its applications the
+    /// county holds whole (the station stops sending those), signed with the county's
+    /// signing key (`county-signing.key`, whose public half is in the provisioning file).
+    /// Prints the file written.
+    ExportDecisions {
+        /// The county's data directory.
+        #[arg(long, value_name = "DIR", env = "COUNTY_DATA_DIR")]
+        data_dir: PathBuf,
+        /// The station id (as `station add` printed it).
+        #[arg(long, value_name = "ID")]
+        station: String,
+        /// The directory to write the bundle into (e.g. the mounted USB stick).
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
     },
 }
 
@@ -230,6 +263,28 @@ fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::Applications { data_dir, json } => applications(&data_dir, json),
+        Command::Import { file, data_dir } => import(&file, &data_dir),
+        Command::ExportDecisions {
+            data_dir,
+            station,
+            to,
+        } => {
+            let done = county::sneakernet::export_decisions(&data_dir, station.trim(), &to)?;
+            writeln!(
+                std::io::stdout().lock(),
+                "已为服务站 {station} 导出 {} 条决定、{} 份已收申请（{}）到 {} / exported {} \
+                 decisions and {} received applications for station {station} ({}) to {}",
+                done.decisions,
+                done.received,
+                bundle::human_size(done.bytes),
+                done.path.display(),
+                done.decisions,
+                done.received,
+                bundle::human_size(done.bytes),
+                done.path.display(),
+            )?;
+            Ok(())
+        }
         Command::Decide {
             data_dir,
             application_id,
@@ -371,6 +426,37 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     let mut file = options.open(path)?;
     file.write_all(text.as_bytes())?;
     file.sync_all()
+}
+
+fn import(file: &Path, data_dir: &Path) -> Result<(), Error> {
+    use county::sneakernet::Outcome;
+    let report = county::sneakernet::import(data_dir, file)?;
+    let mut out = std::io::stdout().lock();
+    for a in &report.applications {
+        let what = match &a.outcome {
+            Outcome::New => "新收 / new".to_owned(),
+            Outcome::Completed => "补齐扫描件 / scans completed".to_owned(),
+            Outcome::AlreadyHad => "已有 / already had".to_owned(),
+            Outcome::Refused(why) => format!("拒收 / refused: {why}"),
+        };
+        writeln!(out, "{} {}: {what}", a.application_id, a.tracking_number)?;
+    }
+    let new = report.count(|o| matches!(o, Outcome::New | Outcome::Completed));
+    let had = report.count(|o| *o == Outcome::AlreadyHad);
+    let refused = report.count(|o| matches!(o, Outcome::Refused(_)));
+    writeln!(
+        out,
+        "服务站 {station} 的导入包（{created}）：新收 {new} 份，已有 {had} 份，拒收 {refused} 份 / \
+         bundle of station {station} ({created}): {new} new, {had} already had, {refused} refused",
+        station = report.station_id,
+        created = report.created_at,
+    )?;
+    if refused > 0 {
+        return Err(
+            format!("{refused} application(s) of the bundle were refused (see above)").into(),
+        );
+    }
+    Ok(())
 }
 
 fn applications(data_dir: &Path, json: bool) -> Result<(), Error> {

@@ -23,6 +23,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(V1),
         M::up(V2),
         M::up(crate::review::db::V2_CLERKS),
+        M::up(crate::sneakernet::V4_STATION_SIGNING_KEYS),
     ])
 }
 
@@ -260,23 +261,32 @@ pub(crate) fn add_station(
     Ok(id)
 }
 
-/// Spend the enrolment token and record the credential; `None` when the token is unknown,
-/// spent or the station revoked. Returns the station's name.
+/// Spend the enrolment token and record the credential (and the station's signing key for
+/// sneakernet bundles, when it sent one); `None` when the token is unknown, spent or the
+/// station revoked. Returns the station's name.
 pub(crate) fn enrol(
     conn: &mut Connection,
     station_id: &str,
     token_sha256: &str,
     credential_sha256: &str,
+    signing_public_key: Option<&str>,
     now: &str,
 ) -> Result<Option<String>, CountyError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let name: Option<String> = tx
         .query_row(
-            "UPDATE stations SET enrolled_at = ?3, credential_sha256 = ?4, last_contact_at = ?3
+            "UPDATE stations SET enrolled_at = ?3, credential_sha256 = ?4, last_contact_at = ?3,
+                                 signing_public_key = ?5
              WHERE id = ?1 AND enrolment_token_sha256 = ?2
                AND enrolled_at IS NULL AND revoked_at IS NULL
              RETURNING name",
-            params![station_id, token_sha256, now, credential_sha256],
+            params![
+                station_id,
+                token_sha256,
+                now,
+                credential_sha256,
+                signing_public_key
+            ],
             |row| row.get(0),
         )
         .optional()?;
@@ -1089,7 +1099,7 @@ mod tests {
         let mut writer = open(dir.path()).unwrap();
         let reader = open_reader(dir.path()).unwrap();
         let id = add_station(&mut writer, "a", "http://x.invalid", "00", &now()).unwrap();
-        enrol(&mut writer, &id, "00", "cred", &now()).unwrap();
+        enrol(&mut writer, &id, "00", "cred", None, &now()).unwrap();
         let found = authenticate(&reader, "cred").unwrap();
         assert!(matches!(found, Credential::Station { id: ref got, .. } if *got == id));
         assert_eq!(authenticate(&reader, "other").unwrap(), Credential::Unknown);

@@ -29,6 +29,7 @@ async fn enrolment_token_works_once() {
             .json(&EnrolRequest {
                 station_id: provisioning.station_id.clone(),
                 enrolment_token: token.to_owned(),
+                signing_public_key: None,
             })
             .send()
     };
@@ -953,6 +954,7 @@ async fn oversized_bodies_are_too_large() {
                 serde_json::to_vec(&EnrolRequest {
                     station_id: provisioning.station_id,
                     enrolment_token: provisioning.enrolment_token,
+                    signing_public_key: None,
                 })
                 .unwrap(),
             ))

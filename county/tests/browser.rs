@@ -135,6 +135,7 @@ async fn station_submits(base: &str, provisioning: &Path) -> (String, SubmitAppl
         .json(&EnrolRequest {
             station_id: provisioning.station_id,
             enrolment_token: provisioning.enrolment_token,
+            signing_public_key: None,
         })
         .send()
         .await

@@ -238,6 +238,7 @@ fn submit_in_process(data: &Path, provisioning: &county_api::Provisioning) -> uu
                 serde_json::to_vec(&county_api::EnrolRequest {
                     station_id: provisioning.station_id.clone(),
                     enrolment_token: provisioning.enrolment_token.clone(),
+                    signing_public_key: None,
                 })
                 .unwrap(),
             ))

@@ -76,6 +76,25 @@ pub enum Command {
         /// The provisioning file.
         file: PathBuf,
     },
+    /// For long outages: write every application the county has not acknowledged into one
+    /// bundle in DIR (e.g. a mounted USB stick), still sealed to the county's key and signed
+    /// with this station's key, named `<station-id>-<UTC yyyymmddThhmmssZ>.kiosk-bundle`.
+    /// The applications stay here and are still sent when the link returns. Prints the count,
+    /// size and path. Exit status 1 when DIR is missing, not writable or full.
+    Export {
+        /// The directory to write the bundle into.
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+    },
+    /// Apply the county's decisions bundle (`county export-decisions`) from a USB stick:
+    /// decisions as if pulled over the link, and the applications the county holds marked
+    /// delivered (no longer exported or sent). Importing it again changes nothing. Exit
+    /// status 1 when the bundle is damaged, not signed by this station's county or for
+    /// another station.
+    Import {
+        /// The bundle file.
+        file: PathBuf,
+    },
     /// Check every device, the storage, the database, the clock and the county link: one
     /// line each, pass or fail, and what to do. Exit status 1 when anything failed.
     Selftest {

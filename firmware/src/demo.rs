@@ -82,13 +82,14 @@ pub fn run(data_dir: &Path, config: &Config, headless: bool) -> Result<(), Failu
         }
         _ => {
             let prov = county::add_station(&county_dir, DEMO_STATION, &url)?;
-            let enrolled = rt.block_on(store_and_forward::sync::enrol(&prov))?;
+            let enrolled = rt.block_on(store_and_forward::sync::enrol(&prov, None))?;
             let s = Station {
                 county_url: url.clone(),
                 station_id: enrolled.station_id,
                 station_name: enrolled.station_name,
                 credential: enrolled.credential,
                 county_public_key: Some(prov.county_public_key.clone()),
+                county_signing_key: prov.county_signing_key.clone(),
             };
             s.save(data_dir)?;
             s

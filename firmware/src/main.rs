@@ -24,6 +24,7 @@ mod samples;
 mod scan;
 mod screen;
 mod selftest;
+mod sneakernet;
 mod station;
 mod status;
 mod submit;
@@ -122,6 +123,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Status { json } => status::run(&data_dir, json),
         Command::Handover { tracking_number } => handover::run(&data_dir, &tracking_number),
         Command::Provision { file } => provision::run(&data_dir, &file),
+        Command::Export { to } => sneakernet::export(&data_dir, &to),
+        Command::Import { file } => sneakernet::import(&data_dir, &file),
         Command::Selftest {
             json,
             simulate,

@@ -3,8 +3,11 @@
 //! The file is what `county station add` wrote (TOML: `county_url`, `station_id`,
 //! `station_name`, `enrolment_token`, `county_public_key`). The one-time token is exchanged
 //! for the station's credential, which is stored with the county's public key (applications
-//! are sealed to it) in `DATA_DIR/station.toml` (mode 0600); then the file is
-//! removed so the spent token does not linger on the boot partition or a USB stick.
+//! are sealed to it) and the county's signing key (decision bundles are checked with it) in
+//! `DATA_DIR/station.toml` (mode 0600); then the file is removed so the spent token does
+//! not linger on the boot partition or a USB stick. A fresh Ed25519 signing key is made
+//! first (`DATA_DIR/station.key`, 0600) and its public half sent with the enrolment, so the
+//! county can check the bundles `kiosk export` writes.
 //!
 //! Failures: an unreadable or malformed file, an unreachable county (nothing changes; run
 //! it again when the link is up), a refused token (already used or unknown: the county
@@ -50,9 +53,24 @@ pub fn run(data_dir: &Path, file: &Path) -> Result<(), Failure> {
             data_dir.display()
         ))
     })?;
+    if let Some(key) = &prov.county_signing_key {
+        key.parse::<sealing::sign::VerifyingKey>().map_err(|_| {
+            Failure::new(format!(
+                "the county signing key in {} is damaged; ask the county for a new provisioning \
+                 file",
+                file.display()
+            ))
+        })?;
+    }
+    // Made and stored before the token is spent; a failed enrolment leaves a key that the
+    // next attempt replaces.
+    let signing = crate::station::new_signing_key(data_dir)?;
     let rt = crate::daemon::runtime()?;
     let enrolled = rt
-        .block_on(store_and_forward::sync::enrol(&prov))
+        .block_on(store_and_forward::sync::enrol(
+            &prov,
+            Some(signing.verifying_key().to_string()),
+        ))
         .map_err(|e| match e {
             LinkError::Refused { body, .. } if body.code == ErrorCode::EnrolmentRefused => {
                 Failure::new(format!(
@@ -73,6 +91,7 @@ pub fn run(data_dir: &Path, file: &Path) -> Result<(), Failure> {
         station_name: enrolled.station_name,
         credential: enrolled.credential,
         county_public_key: Some(prov.county_public_key.clone()),
+        county_signing_key: prov.county_signing_key.clone(),
     };
     station.save(data_dir)?;
     if let Err(e) = std::fs::remove_file(file) {

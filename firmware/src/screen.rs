@@ -1064,6 +1064,7 @@ mod tests {
                 station_name: "坝美村为民服务站".into(),
                 credential: String::new(),
                 county_public_key: Some(county.to_string()),
+                county_signing_key: None,
             },
             people,
             demo: false,

@@ -24,6 +24,54 @@ pub struct Station {
     /// it. Absent only in identities saved before sealing arrived.
     #[serde(default)]
     pub county_public_key: Option<String>,
+    /// The county's signing key (Ed25519) from the provisioning file: decision bundles
+    /// brought by USB stick (`kiosk import`) must carry its signature. Absent in identities
+    /// saved before sneakernet.
+    #[serde(default)]
+    pub county_signing_key: Option<String>,
+}
+
+/// The station's own signing key (Ed25519 seed, 64 hex characters, mode 0600), made at
+/// provisioning beside the credential: `kiosk export` signs its bundles with it.
+pub fn signing_key_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("station.key")
+}
+
+/// Make and store a fresh signing key (atomically, 0600); returns it.
+pub fn new_signing_key(data_dir: &Path) -> Result<sealing::sign::SigningKey, Failure> {
+    let key = sealing::sign::SigningKey::generate();
+    let p = signing_key_path(data_dir);
+    write_atomic(&p, format!("{}\n", key.to_hex()).as_bytes()).map_err(|e| {
+        Failure::new(format!(
+            "the station's signing key cannot be saved to {}: {e}",
+            p.display()
+        ))
+    })?;
+    Ok(key)
+}
+
+/// The station's signing key, or why there is none.
+pub fn signing_key(data_dir: &Path) -> Result<sealing::sign::SigningKey, Failure> {
+    let p = signing_key_path(data_dir);
+    let text = std::fs::read_to_string(&p).map_err(|e| {
+        Failure::new(if e.kind() == std::io::ErrorKind::NotFound {
+            "本服务站没有签名密钥（在此功能之前配置），请重新配置 / this station has no signing \
+             key (it was provisioned before USB export); ask the county for a new provisioning \
+             file and run `kiosk provision FILE`"
+                .to_owned()
+        } else {
+            format!(
+                "the station's signing key {} cannot be read: {e}",
+                p.display()
+            )
+        })
+    })?;
+    sealing::sign::SigningKey::from_hex(&text).map_err(|_| {
+        Failure::new(format!(
+            "the station's signing key {} is damaged; provision the station again",
+            p.display()
+        ))
+    })
 }
 
 pub fn path(data_dir: &Path) -> PathBuf {
@@ -100,6 +148,9 @@ fn toml_string(station: &Station) -> Result<String, Failure> {
     if let Some(key) = &station.county_public_key {
         out.push_str(&format!("county_public_key = {}\n", q(key)?));
     }
+    if let Some(key) = &station.county_signing_key {
+        out.push_str(&format!("county_signing_key = {}\n", q(key)?));
+    }
     Ok(out)
 }
 
@@ -107,7 +158,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let tmp = path.with_extension("toml.tmp");
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
@@ -134,6 +187,11 @@ mod tests {
             station_name: "坝美村 \"东\" \\ station".into(),
             credential: "abc".into(),
             county_public_key: Some(sealing::PrivateKey::generate().public_key().to_string()),
+            county_signing_key: Some(
+                sealing::sign::SigningKey::generate()
+                    .verifying_key()
+                    .to_string(),
+            ),
         };
         s.save(dir.path()).unwrap();
         assert_eq!(Station::load(dir.path()).unwrap(), Some(s.clone()));
@@ -141,6 +199,7 @@ mod tests {
         // An identity from before sealing still loads, but cannot seal.
         let old = Station {
             county_public_key: None,
+            county_signing_key: None,
             ..s
         };
         old.save(dir.path()).unwrap();

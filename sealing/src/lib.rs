@@ -12,6 +12,10 @@
 //! the ChaCha20-Poly1305 ciphertext (plaintext length + 16-byte tag); [`OVERHEAD`] bytes in
 //! all beyond the plaintext.
 //!
+//! Signatures ([`sign`]): a bundle carried on a USB stick (`kiosk export`, `county
+//! export-decisions`) is signed with Ed25519 by whoever wrote it, so the other side can tell
+//! it really comes from the registered station (or from the county) and is whole.
+//!
 //! I/O contract: none. Bytes in, bytes out; randomness from `rand`'s thread-local CSPRNG
 //! (ChaCha12, seeded from the operating system).
 
@@ -19,6 +23,8 @@ use hpke::aead::ChaCha20Poly1305;
 use hpke::kdf::HkdfSha256;
 use hpke::kem::X25519HkdfSha256;
 use hpke::{Deserializable, Kem as _, OpModeR, OpModeS, Serializable};
+
+pub mod sign;
 
 type Kem = X25519HkdfSha256;
 

@@ -11,11 +11,15 @@
 //!   knows nothing about HTTP.
 //! - [`sync`] is the only code on the station that speaks HTTP to the county; it reads and
 //!   advances the outbox through [`outbox::Outbox`]'s methods and never writes its tables.
+//! - [`sneakernet`] writes a signed bundle of the unacknowledged applications into a
+//!   directory (a USB stick) and applies a county decisions bundle through the sync
+//!   engine's own decision code; it reads and advances the outbox only through its methods.
 //! - [`state`] and [`backoff`] are pure: time and randomness are passed in.
 
 pub mod backoff;
 pub mod health;
 pub mod outbox;
+pub mod sneakernet;
 pub mod state;
 pub mod sync;
 pub mod tracking;

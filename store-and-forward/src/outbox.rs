@@ -775,6 +775,21 @@ impl Outbox {
         }
     }
 
+    /// Every application the county has not acknowledged yet (still to send: `queued` or
+    /// `sending`), oldest first, as the sync engine would send them. `kiosk export` writes
+    /// these to a USB stick; they stay here and are still sent when the link returns.
+    pub fn unacknowledged(&self) -> Result<Vec<Outgoing>> {
+        let ids = {
+            let mut stmt = self.conn.prepare(
+                "SELECT id FROM applications WHERE state IN ('queued', 'sending')
+                 ORDER BY submitted_at, id",
+            )?;
+            stmt.query_map([], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?
+        };
+        ids.iter().map(|id| self.outgoing(&parse_id(id)?)).collect()
+    }
+
     /// Everything the sync engine needs to send one application.
     pub fn outgoing(&self, id: &Uuid) -> Result<Outgoing> {
         let row = self

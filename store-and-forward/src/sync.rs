@@ -26,9 +26,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use county_api::{
-    AttachmentManifest, AttachmentStatus, Catalog, DecisionAck, DecisionKind, DecisionPage,
-    EnrolRequest, EnrolResponse, ErrorBody, ErrorCode, HandOver, NoticePage, Provisioning,
-    SubmissionReceipt, SubmitApplication, paths,
+    AttachmentManifest, AttachmentStatus, Catalog, Decision, DecisionAck, DecisionKind,
+    DecisionPage, EnrolRequest, EnrolResponse, ErrorBody, ErrorCode, HandOver, NoticePage,
+    Provisioning, SubmissionReceipt, SubmitApplication, paths,
 };
 use reqwest::{Method, StatusCode};
 use time::OffsetDateTime;
@@ -206,13 +206,17 @@ async fn json<T: serde::de::DeserializeOwned>(resp: reqwest::Response) -> Result
 }
 
 /// Exchange the provisioning file's one-time token for the station's credential.
-pub async fn enrol(prov: &Provisioning) -> Result<EnrolResponse, LinkError> {
+pub async fn enrol(
+    prov: &Provisioning,
+    signing_public_key: Option<String>,
+) -> Result<EnrolResponse, LinkError> {
     let url = format!("{}{}", prov.county_url.trim_end_matches('/'), paths::ENROL);
     let resp = client()
         .post(url)
         .json(&EnrolRequest {
             station_id: prov.station_id.clone(),
             enrolment_token: prov.enrolment_token.clone(),
+            signing_public_key,
         })
         .send()
         .await
@@ -404,27 +408,7 @@ impl Link {
         if app.state == AppState::Queued {
             lock(outbox).transition(&app.id, AppState::Sending, None, now())?;
         }
-        let record = SubmitApplication {
-            application_id: app.id,
-            tracking_number: app.tracking_number.clone(),
-            service: app.service.clone(),
-            service_version: app.service_version,
-            submitted_at: app.submitted_at.format(&Rfc3339).unwrap_or_default(),
-            fields: app.fields.clone(),
-            attachments: app
-                .attachments
-                .iter()
-                .map(|a| AttachmentManifest {
-                    name: a.name.clone(),
-                    scan: a.scan.clone(),
-                    content_type: a.content_type.clone(),
-                    size: a.size,
-                    sha256: a.sha256.clone(),
-                })
-                .collect(),
-            // Sealed once at submission; the very same bytes on every retry.
-            sealed: app.sealed_record.as_deref().map(hex::encode),
-        };
+        let record = record(app);
         let resp = self
             .request(Method::PUT, &paths::application(&app.id))
             .json(&record)
@@ -563,23 +547,7 @@ impl Link {
             let page: DecisionPage = json(resp).await?;
             {
                 let mut ob = lock(outbox);
-                for d in &page.decisions {
-                    let outcome = match d.kind {
-                        DecisionKind::Approve => "approved",
-                        DecisionKind::Reject => "rejected",
-                        DecisionKind::MorePapers => "more_papers",
-                        DecisionKind::Ready => "ready",
-                    };
-                    match ob.apply_decision(&d.application_id, outcome, d.reason.as_deref(), now())
-                    {
-                        Ok(()) => applied += 1,
-                        // One odd decision must not block the stream: note it and go on.
-                        Err(e @ (OutboxError::NotFound(_) | OutboxError::BadTransition { .. })) => {
-                            tracing::warn!(tracking = %d.tracking_number, error = %e, "decision not applied");
-                        }
-                        Err(e) => return Err(e.into()),
-                    }
-                }
+                applied += apply_decisions(&mut ob, &page.decisions, now())?;
                 if page.next_cursor > after {
                     ob.set_decision_cursor(page.next_cursor)?;
                 }
@@ -649,6 +617,60 @@ impl Link {
             }
         }
     }
+}
+
+/// The application record exactly as `PUT /v1/applications/{id}` carries it (and a
+/// sneakernet bundle).
+pub(crate) fn record(app: &Outgoing) -> SubmitApplication {
+    SubmitApplication {
+        application_id: app.id,
+        tracking_number: app.tracking_number.clone(),
+        service: app.service.clone(),
+        service_version: app.service_version,
+        submitted_at: app.submitted_at.format(&Rfc3339).unwrap_or_default(),
+        fields: app.fields.clone(),
+        attachments: app
+            .attachments
+            .iter()
+            .map(|a| AttachmentManifest {
+                name: a.name.clone(),
+                scan: a.scan.clone(),
+                content_type: a.content_type.clone(),
+                size: a.size,
+                sha256: a.sha256.clone(),
+            })
+            .collect(),
+        // Sealed once at submission; the very same bytes on every retry.
+        sealed: app.sealed_record.as_deref().map(hex::encode),
+    }
+}
+
+/// Apply county decisions to the outbox, in order: the one path for decisions pulled over
+/// the link and decisions brought by USB stick (`kiosk import`). The caller passes only
+/// decisions past the stored cursor and advances it. Returns how many were applied.
+pub(crate) fn apply_decisions(
+    ob: &mut Outbox,
+    decisions: &[Decision],
+    now: OffsetDateTime,
+) -> Result<u32, OutboxError> {
+    let mut applied = 0;
+    for d in decisions {
+        let outcome = match d.kind {
+            DecisionKind::Approve => "approved",
+            DecisionKind::Reject => "rejected",
+            DecisionKind::MorePapers => "more_papers",
+            DecisionKind::Ready => "ready",
+        };
+        match ob.apply_decision(&d.application_id, outcome, d.reason.as_deref(), now) {
+            Ok(()) => applied += 1,
+            // One odd decision must not block the stream: note it and go on.
+            Err(e @ (OutboxError::NotFound(_) | OutboxError::BadTransition { .. })) => {
+                tracing::warn!(tracking = %d.tracking_number, error = %e, "decision not applied");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(applied)
 }
 
 #[cfg(test)]

@@ -133,3 +133,41 @@ fn a_full_then_read_only_card_refuses_new_work_clearly_and_loses_nothing() {
     assert_eq!(st["counts"]["queued"], 1, "{st}");
     assert_eq!(st["health"], "read_only", "{st}");
 }
+
+/// `kiosk export` onto a USB stick that is full, then read-only: one bilingual sentence each,
+/// exit 1, no half bundle (nor temporary file) left on the stick, the outbox unchanged.
+#[test]
+fn an_export_to_a_full_or_read_only_stick_says_so_and_leaves_nothing_behind() {
+    let rig = Rig::start();
+    let out = run(rig
+        .kiosk()
+        .args(["submit", "--json"])
+        .arg(kiosk_e2e::data("applications/elderly-card.json")));
+    assert!(out.status.success(), "{out:?}");
+    let stick = rig.tmp.path().join("usb");
+    // Smaller than the application's sealed scans: the bundle cannot fit.
+    let fs = Tmpfs::mount(&stick, "16k");
+    let export = || run(rig.kiosk().arg("export").arg("--to").arg(&stick));
+    let out = export();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        err.contains("空间不够") && err.contains("not enough space"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_dir(&stick).unwrap().count(),
+        0,
+        "nothing left on the stick"
+    );
+    fs.remount_read_only();
+    let out = export();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        err.contains("不能写入") && err.contains("cannot be written"),
+        "{err}"
+    );
+    let st = run_json(rig.kiosk().args(["status", "--json"]));
+    assert_eq!(st["counts"]["queued"], 1, "{st}");
+}

@@ -100,6 +100,7 @@ fn action_label(action: &str, lang: Lang) -> String {
         "submit" => lang.tr("站点提交", "submitted by the station"),
         "attachment_complete" => lang.tr("扫描件到齐一份", "a scan arrived whole"),
         "application_complete" => lang.tr("材料齐全", "all scans arrived"),
+        "bundle_import" => lang.tr("由 U 盘导入", "imported from a USB bundle"),
         "approve" => lang.tr("批准", "approved"),
         "reject" => lang.tr("驳回", "rejected"),
         "more_papers" => lang.tr("要求补材料", "asked for more papers"),

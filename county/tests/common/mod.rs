@@ -59,6 +59,7 @@ impl Server {
             .json(&EnrolRequest {
                 station_id: provisioning.station_id.clone(),
                 enrolment_token: provisioning.enrolment_token.clone(),
+                signing_public_key: None,
             })
             .send()
             .await
