@@ -12,8 +12,8 @@ use kiosk_domain::codes;
 use kiosk_domain::definition::{FieldKind, ServiceDefinition};
 use kiosk_ui::{
     BoardRow, BoardState, CheckView, FieldErrorView, FieldKindView, FieldView, FormSection,
-    FormView, InfoView, MessageKind, ReceiptView, ScanView, ServiceTile, StaffRole, StatusView, Ui,
-    UiEvent, UiHandle,
+    FormView, HandoverRow, HandoverView, InfoView, MessageKind, ReceiptView, ScanView, ServiceTile,
+    StaffRole, StatusView, Ui, UiEvent, UiHandle,
 };
 use store_and_forward::outbox::Summary;
 use store_and_forward::{AppState, NewApplication, NewScan, Status};
@@ -63,6 +63,8 @@ pub fn run(
         pending_group: None,
         me: std::sync::Weak::new(),
         tries: Default::default(),
+        on_board: false,
+        pending_handover: Vec::new(),
     }));
     lock(&controller).me = Arc::downgrade(&controller);
     let cards = reader.map(|r| rt.spawn(card_events(r, controller.clone())));
@@ -254,10 +256,23 @@ struct Controller {
     me: std::sync::Weak<Mutex<Controller>>,
     /// Wrong PINs in a row, the operator's and the technician's.
     tries: [crate::pin::Tries; 2],
+    /// The counter board is up (a card tap there is a pick-up, not a villager's lookup).
+    on_board: bool,
+    /// The applications the open hand-over dialog lists.
+    pending_handover: Vec<uuid::Uuid>,
 }
 
 impl Controller {
     fn handle(&mut self, ev: UiEvent) {
+        // Where the operator is: a card tap on the board is a pick-up.
+        match &ev {
+            UiEvent::ShowBoard | UiEvent::CancelForm => self.on_board = true,
+            UiEvent::StartService { .. }
+            | UiEvent::ShowIdle
+            | UiEvent::ShowTechnician
+            | UiEvent::Submit { .. } => self.on_board = false,
+            _ => {}
+        }
         match ev {
             UiEvent::StartService { service_id } => {
                 match catalog(&self.shared).service(&service_id).cloned() {
@@ -303,7 +318,107 @@ impl Controller {
                 self.handle.set_station_info(station_info(&self.shared));
             }
             UiEvent::RunSelftest => self.run_selftest(),
+            UiEvent::ConfirmHandover => self.confirm_handover(),
+            UiEvent::CancelHandover => self.pending_handover.clear(),
         }
+    }
+
+    /// A card tapped on the board: what this person can collect now, in a dialog.
+    fn offer_handover(&self, card: &Card) {
+        let key = self.shared.people.key(&card.text.id_number);
+        let (shared, handle, me) = (self.shared.clone(), self.handle.clone(), self.me.clone());
+        self.rt.spawn_blocking(move || {
+            let found = shared.outbox.read(|ob| ob.for_person(&key));
+            let apps = match found {
+                Ok(apps) => apps,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot look up a card holder's applications");
+                    handle.show_message(
+                        "现在查不到这个人的申请，请稍后再试".into(),
+                        "This person's applications cannot be looked up now; try again later"
+                            .into(),
+                        MessageKind::Warning,
+                    );
+                    return;
+                }
+            };
+            let ready: Vec<&Summary> = apps
+                .iter()
+                .filter(|a| a.state.can_go_to(AppState::HandedOver))
+                .collect();
+            if ready.is_empty() {
+                handle.show_message(
+                    "这个人现在没有可以领取的申请".into(),
+                    "Nothing is ready for pick-up for this card".into(),
+                    MessageKind::Info,
+                );
+                return;
+            }
+            let cat = catalog(&shared);
+            let view = HandoverView {
+                masked_name: ready[0].masked_name.clone(),
+                rows: ready
+                    .iter()
+                    .map(|a| {
+                        let def = cat.service(&a.service);
+                        HandoverRow {
+                            tracking_number: a.tracking_number.clone(),
+                            service_zh: def
+                                .as_ref()
+                                .map_or(a.service.clone(), |d| short_title(&d.title.zh)),
+                            service_en: def
+                                .as_ref()
+                                .map_or(a.service.clone(), |d| short_title(&d.title.en)),
+                        }
+                    })
+                    .collect(),
+            };
+            if let Some(c) = me.upgrade() {
+                lock(&c).pending_handover = ready.iter().map(|a| a.id).collect();
+            }
+            handle.show_handover(view);
+        });
+    }
+
+    /// The operator confirmed: each listed application is handed over (stored at once; the
+    /// county is told with the next contact).
+    fn confirm_handover(&mut self) {
+        let ids = std::mem::take(&mut self.pending_handover);
+        let (shared, handle) = (self.shared.clone(), self.handle.clone());
+        self.rt.spawn_blocking(move || {
+            let Some(outbox) = shared.outbox.serving() else {
+                handle.close_handover();
+                return;
+            };
+            let now = form::now();
+            let result: Result<usize, store_and_forward::OutboxError> = {
+                let mut ob = outbox.lock().unwrap_or_else(|p| p.into_inner());
+                ids.iter()
+                    .try_for_each(|id| ob.record_handover(id, now))
+                    .map(|()| ids.len())
+            };
+            handle.close_handover();
+            match result {
+                Ok(n) => {
+                    tracing::info!(count = n, "handed over at the counter");
+                    shared.wake.notify_one();
+                    handle.show_message(
+                        format!("已登记领取 {n} 份"),
+                        format!("{n} handed over"),
+                        MessageKind::Info,
+                    );
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "hand-over not recorded");
+                    crate::counter::beep(shared.signals.as_ref(), signals::Event::Error);
+                    handle.show_message(
+                        "没有登记成功，请再刷一次证件".into(),
+                        format!("Not recorded ({e}); tap the card again"),
+                        MessageKind::Error,
+                    );
+                }
+            }
+        });
     }
 
     fn tries(&mut self, role: crate::pin::Role) -> &mut crate::pin::Tries {
@@ -341,6 +456,7 @@ impl Controller {
                 if role == crate::pin::Role::Technician {
                     self.handle.set_station_info(station_info(&self.shared));
                 }
+                self.on_board = role == crate::pin::Role::Operator;
                 self.handle.pin_accepted(shown);
             }
             Ok(false) => {
@@ -603,7 +719,11 @@ impl Controller {
             sim.lift();
         }
         if self.form.is_none() {
-            self.show_person(&card);
+            if self.on_board {
+                self.offer_handover(&card);
+            } else {
+                self.show_person(&card);
+            }
             return;
         }
         let (Some(f), Some(group)) = (self.form.as_mut(), group) else {
@@ -1032,11 +1152,14 @@ mod tests {
             store_and_forward::Outbox::open(&dir.path().join("outbox")).expect("an outbox");
         let cards = samples::cards();
         let county = sealing::PrivateKey::generate().public_key();
+        let mut ids = Vec::new();
         for (card, service) in [(&cards[0], "elderly-card"), (&cards[1], "birth-permit")] {
+            let id = uuid::Uuid::now_v7();
+            ids.push(id);
             outbox
                 .submit(
                     NewApplication {
-                        id: uuid::Uuid::now_v7(),
+                        id,
                         service: service.into(),
                         service_version: 1,
                         fields: BTreeMap::new(),
@@ -1088,6 +1211,8 @@ mod tests {
             pending_group: None,
             me: std::sync::Weak::new(),
             tries: Default::default(),
+            on_board: false,
+            pending_handover: Vec::new(),
         };
         let shows = |label: &str| {
             i_slint_backend_testing::ElementHandle::find_by_accessible_label(ui.component(), label)
@@ -1172,6 +1297,38 @@ mod tests {
         assert!(!shows("最近的申请"));
         type_pin("2468");
         wait_for("最近的申请");
+
+        // Pick-up: the first holder's application is ready; a card tap on the board offers
+        // it, the operator confirms, and it is handed over.
+        {
+            let c = lock(&controller);
+            let outbox = c.shared.outbox.serving().expect("serving").clone();
+            let mut ob = outbox.lock().unwrap();
+            let now = form::now();
+            ob.transition(&ids[0], AppState::Sending, None, now)
+                .unwrap();
+            ob.transition(&ids[0], AppState::Delivered, None, now)
+                .unwrap();
+            ob.apply_decision(&ids[0], "ready", None, now).unwrap();
+        }
+        lock(&controller).card_presented(cards[1].clone());
+        wait_for("这个人现在没有可以领取的申请");
+        lock(&controller).card_presented(cards[0].clone());
+        wait_for("领取：某*");
+        assert!(shows("老年人优待证"));
+        tap("已交给本人");
+        wait_for("已登记领取 1 份");
+        assert!(!shows("领取：某*"), "the dialog closed");
+        {
+            let c = lock(&controller);
+            let state = c
+                .shared
+                .outbox
+                .read(|ob| ob.summary(&ids[0]))
+                .expect("the summary")
+                .state;
+            assert_eq!(state, AppState::HandedOver);
+        }
 
         // The technician's own PIN; the operator's does not open it.
         tap("技术员");

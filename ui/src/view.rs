@@ -32,6 +32,26 @@ pub enum UiEvent {
     /// The technician pressed "运行自检 Run the self-test": answer with
     /// [`crate::UiHandle::set_checks`].
     RunSelftest,
+    /// The operator confirmed the hand-over shown by [`crate::UiHandle::show_handover`];
+    /// answer with [`crate::UiHandle::close_handover`].
+    ConfirmHandover,
+    /// The operator closed the hand-over dialog without confirming. The UI closed it.
+    CancelHandover,
+}
+
+/// What a card holder can collect now, for the hand-over dialog on the board.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct HandoverView {
+    /// The masked name (玉*罕), never the full one.
+    pub masked_name: String,
+    pub rows: Vec<HandoverRow>,
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct HandoverRow {
+    pub tracking_number: String,
+    pub service_zh: String,
+    pub service_en: String,
 }
 
 /// Who signs in on the PIN page.

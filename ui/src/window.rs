@@ -9,8 +9,8 @@ use slint::{ComponentHandle, Model, ModelRc, SharedString, VecModel};
 use crate::convert;
 use crate::generated::{Api, AppWindow, Page, StaffRole as GStaffRole};
 use crate::view::{
-    BoardRow, CheckView, FieldErrorView, FormView, GuideView, InfoView, Language, MessageKind,
-    NoticeView, PersonRow, ReceiptView, ServiceTile, StaffRole, StatusView, UiEvent,
+    BoardRow, CheckView, FieldErrorView, FormView, GuideView, HandoverView, InfoView, Language,
+    MessageKind, NoticeView, PersonRow, ReceiptView, ServiceTile, StaffRole, StatusView, UiEvent,
 };
 
 /// Why the window could not be opened or kept running.
@@ -237,6 +237,33 @@ impl UiHandle {
         });
     }
 
+    /// Pick-up: what the card holder can collect, in a dialog over the board (switching to
+    /// the board if needed).
+    pub fn show_handover(&self, view: HandoverView) {
+        self.queue(move |app| {
+            show_page(app, Page::Board);
+            let api = app.global::<Api>();
+            api.set_handover_name(view.masked_name.into());
+            api.set_handover_rows(model(
+                view.rows
+                    .iter()
+                    .map(|r| crate::generated::HandoverRowData {
+                        tracking_number: r.tracking_number.clone().into(),
+                        service_zh: r.service_zh.clone().into(),
+                        service_en: r.service_en.clone().into(),
+                    })
+                    .collect(),
+            ));
+            api.set_handover_busy(false);
+            api.set_handover_open(true);
+        });
+    }
+
+    /// The hand-over was recorded (or failed, said in a message): the dialog closes.
+    pub fn close_handover(&self) {
+        self.queue(|app| close_handover(&app.global::<Api>()));
+    }
+
     /// The technician page's facts about the station.
     pub fn set_station_info(&self, info: Vec<InfoView>) {
         self.queue(move |app| {
@@ -386,6 +413,10 @@ fn show_page(app: &AppWindow, page: Page) {
         // No personal data stays behind a page that does not show it.
         api.set_person_rows(model(Vec::new()));
     }
+    if page != Page::Board {
+        // A pick-up dialog belongs to the board.
+        close_handover(&api);
+    }
     // Nothing typed on the keypad outlives the sign-in page.
     api.set_pin_entry(SharedString::new());
     api.set_pin_length(0);
@@ -395,6 +426,13 @@ fn show_page(app: &AppWindow, page: Page) {
     api.set_confirm_cancel(false);
     api.set_form_busy(false);
     api.set_page(page);
+}
+
+fn close_handover(api: &Api<'_>) {
+    api.set_handover_open(false);
+    api.set_handover_busy(false);
+    api.set_handover_name(SharedString::new());
+    api.set_handover_rows(model(Vec::new()));
 }
 
 fn show_idle(app: &AppWindow) {
@@ -653,6 +691,24 @@ fn wire_callbacks(app: &AppWindow, events: &Events) {
                 ev.emit(UiEvent::ShowBoard);
             }
         }
+    });
+
+    let (ev, weak) = (events.clone(), app.as_weak());
+    api.on_confirm_handover(move || {
+        let Some(app) = weak.upgrade() else { return };
+        let api = app.global::<Api>();
+        if api.get_handover_busy() {
+            return;
+        }
+        api.set_handover_busy(true);
+        ev.emit(UiEvent::ConfirmHandover);
+    });
+
+    let (ev, weak) = (events.clone(), app.as_weak());
+    api.on_cancel_handover(move || {
+        let Some(app) = weak.upgrade() else { return };
+        close_handover(&app.global::<Api>());
+        ev.emit(UiEvent::CancelHandover);
     });
 
     let (ev, weak) = (events.clone(), app.as_weak());

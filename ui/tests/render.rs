@@ -11,8 +11,8 @@ use std::time::Duration;
 use common::Screen;
 use kiosk_ui::{
     BoardRow, BoardState, CheckView, FieldErrorView, FieldKindView, FieldView, FormSection,
-    FormView, GuideView, InfoView, MessageKind, NoticeView, PersonRow, ReceiptView, ScanView,
-    ServiceTile, StaffRole, StatusView, UiEvent,
+    FormView, GuideView, HandoverRow, HandoverView, InfoView, MessageKind, NoticeView, PersonRow,
+    ReceiptView, ScanView, ServiceTile, StaffRole, StatusView, UiEvent,
 };
 
 // ---- sample data -------------------------------------------------------------------------
@@ -848,6 +848,43 @@ fn staff_sign_in(screen: &Screen) {
     screen.render();
     assert!(screen.shows("最近的申请"));
     assert!(!screen.shows("密码不对，还可以试 4 次"));
+
+    // Pick-up: a card tap on the board lists what its holder can collect.
+    handle.show_handover(HandoverView {
+        masked_name: "玉*罕".into(),
+        rows: vec![
+            HandoverRow {
+                tracking_number: "MZ-240611-0005".into(),
+                service_zh: "老年人优待证".into(),
+                service_en: "Elderly card".into(),
+            },
+            HandoverRow {
+                tracking_number: "MZ-240601-0002".into(),
+                service_zh: "生育登记".into(),
+                service_en: "Birth registration".into(),
+            },
+        ],
+    });
+    screen.render_both("board-handover");
+    assert!(screen.shows("领取：玉*罕"));
+    screen.tap("暂不领取");
+    assert_eq!(screen.take_events(), vec![UiEvent::CancelHandover]);
+    assert!(!screen.shows("领取：玉*罕"));
+    handle.show_handover(HandoverView {
+        masked_name: "玉*罕".into(),
+        rows: vec![HandoverRow::default()],
+    });
+    screen.render();
+    screen.tap("已交给本人");
+    screen.tap("已交给本人");
+    assert_eq!(
+        screen.take_events(),
+        vec![UiEvent::ConfirmHandover],
+        "a double tap confirms once"
+    );
+    handle.close_handover();
+    screen.render();
+    assert!(!screen.shows("领取：玉*罕"));
 
     screen.tap("技术员");
     assert!(screen.shows("请输入技术员密码"));
