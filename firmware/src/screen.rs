@@ -1133,12 +1133,14 @@ mod tests {
         slint::run_event_loop().expect("the event loop runs");
     }
 
-    /// The villager's flow through the real UI (Slint's testing backend), the real outbox
-    /// and the controller a card tap reaches: idle, a card tap, only that person's
-    /// applications in plain words, back to idle by itself. The only test of this binary
-    /// that installs a Slint platform.
+    /// The screens through the real UI (Slint's testing backend), the real outbox, the
+    /// simulated scanner and printer, and the controller the UI's events reach: a villager's
+    /// card tap (only their applications, back to idle by itself); staff sign-in by PIN
+    /// (wrong refused, right opens the board); pick-up by card tap on the board; the
+    /// technician page's self-test; a full elderly-card application with a proxy (see
+    /// `elderly_card_with_a_proxy`). One test: a process installs one Slint platform.
     #[test]
-    fn a_card_tap_on_the_idle_screen_shows_only_own_applications_then_idle() {
+    fn the_screens_through_the_real_ui() {
         kiosk_ui::prepare_fonts().expect("the font guard");
         i_slint_backend_testing::init_integration_test_with_mock_time();
         let dir = tempfile::tempdir().expect("a temporary directory");
@@ -1351,6 +1353,123 @@ mod tests {
         assert!(shows("县平台连接：未通过"));
         tap("返回柜台");
         assert!(shows("最近的申请"));
+
+        elderly_card_with_a_proxy(&controller, &shows, &wait_for, dir.path());
+    }
+
+    /// The full counter flow of an elderly card applied for by a proxy: the applicant's
+    /// card, then the proxy's, fill their sections; submit too early shows what is missing;
+    /// the typed fields and the scans fix it; submit stores it, shows the tracking number
+    /// and prints the receipt. Driven by the events the UI sends.
+    fn elderly_card_with_a_proxy(
+        controller: &Arc<Mutex<Controller>>,
+        shows: &dyn Fn(&str) -> bool,
+        wait_for: &dyn Fn(&str),
+        data_dir: &std::path::Path,
+    ) {
+        let cards = samples::cards();
+        let handle = |ev: UiEvent| lock(controller).handle(ev);
+        handle(UiEvent::StartService {
+            service_id: "elderly-card".into(),
+        });
+        wait_for("需要扫描的材料");
+        lock(controller).card_presented(cards[0].clone());
+        lock(controller).card_presented(cards[1].clone());
+        {
+            let c = lock(controller);
+            let f = c.form.as_ref().expect("the form is open");
+            assert_eq!(
+                f.values.get("applicant.name").map(String::as_str),
+                Some("李德华")
+            );
+            assert_eq!(f.values.get("proxy.name").map(String::as_str), Some("陶丽"));
+            assert_eq!(
+                f.values.get("proxy.id_number").map(String::as_str),
+                Some("53262719950214002X")
+            );
+        }
+        let values = || -> Vec<(String, String)> {
+            let c = lock(controller);
+            let f = c.form.as_ref().expect("the form is open");
+            f.values
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
+
+        // Too early: the missing entries are named, nothing is stored.
+        handle(UiEvent::Submit { values: values() });
+        wait_for("还有需要修改的地方，请看红色提示");
+        assert!(lock(controller).form.is_some(), "the form stays open");
+
+        // Typed fields (as the UI reports each edit), then every paper scanned.
+        for (field, value) in [
+            ("emergency.name", "李明"),
+            ("emergency.phone", "13800001234"),
+            ("proxy.phone", "13900001234"),
+            ("proxy.relation", "女儿"),
+        ] {
+            handle(UiEvent::FieldEdited {
+                field_id: field.into(),
+                value: value.into(),
+            });
+        }
+        for scan in [
+            "applicant_id_card",
+            "household_register",
+            "photo",
+            "proxy_id_card",
+        ] {
+            handle(UiEvent::ScanRequested {
+                scan_id: scan.into(),
+            });
+            let deadline = std::time::Instant::now() + Duration::from_secs(60);
+            while !lock(controller)
+                .form
+                .as_ref()
+                .is_some_and(|f| f.scans.iter().any(|s| s.scan == scan))
+            {
+                assert!(std::time::Instant::now() < deadline, "{scan} never scanned");
+                std::thread::sleep(Duration::from_millis(20));
+                pump();
+            }
+        }
+        let before = std::fs::read_dir(data_dir.join("receipts"))
+            .map(|d| d.count())
+            .unwrap_or(0);
+        handle(UiEvent::Submit { values: values() });
+        wait_for("申请已保存，联网后自动发送到县里。");
+        assert!(lock(controller).form.is_none());
+
+        // Stored, findable by the proxy's card too, and its receipt printed.
+        let c = lock(controller);
+        let keys = [
+            c.shared.people.key(&cards[0].text.id_number),
+            c.shared.people.key(&cards[1].text.id_number),
+        ];
+        for key in &keys {
+            let apps = c
+                .shared
+                .outbox
+                .read(|ob| ob.for_person(key))
+                .expect("lookup");
+            assert!(
+                apps.iter()
+                    .any(|a| a.service == "elderly-card" && a.state == AppState::Queued),
+                "{apps:?}"
+            );
+        }
+        drop(c);
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while std::fs::read_dir(data_dir.join("receipts"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+            <= before
+        {
+            assert!(std::time::Instant::now() < deadline, "no receipt printed");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(shows("申请已保存，联网后自动发送到县里。"));
     }
 
     #[test]
