@@ -503,6 +503,7 @@ mod tests {
                 })
                 .collect(),
             sealed: Some("00".into()),
+            clock: None,
         };
         ApplicationsHeader {
             station_id: "st-1".into(),

@@ -44,6 +44,8 @@ pub mod paths {
     pub const CATALOG: &str = "/v1/catalog";
     /// `GET`: notices for this station after a version.
     pub const NOTICES: &str = "/v1/notices";
+    /// `POST`: the station's latest self-test, so the county sees a failing device.
+    pub const SELFTEST: &str = "/v1/selftest";
     /// `GET`: this document.
     pub const OPENAPI: &str = "/openapi.yaml";
 
@@ -168,12 +170,42 @@ pub struct SubmitApplication {
     /// The scans that follow by chunked upload. When `sealed` is set, `size` and `sha256`
     /// describe the sealed bytes that are uploaded (the plaintext's are inside the seal).
     pub attachments: Vec<AttachmentManifest>,
+    /// How sure the station was of its clock when the application was captured (it has no
+    /// real-time clock: after a power cut its time can be wrong until the link returns).
+    /// Absent from older stations and tools: `submitted_at` is then taken as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<ClockNote>,
     /// The personal part, a [`SealedRecord`] as JSON sealed to the county's public key
     /// (HPKE base mode, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305; format
     /// in the `sealing` crate), hex-encoded. Each scan is then uploaded sealed too. The
     /// county opens both, checks the plaintext SHA-256s and keeps the plaintext.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sealed: Option<String>,
+}
+
+/// How sure a station was of its clock at a capture (see [`SubmitApplication::clock`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClockNote {
+    pub confidence: ClockConfidence,
+    /// County minus station, in seconds, at the county's last answer before the capture.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub county_offset_secs: Option<i64>,
+    /// When that answer came, by the station's clock (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compared_at: Option<String>,
+}
+
+/// `checked`: within five minutes of the county's clock at its last answer and not behind
+/// the time the station last knew; `unchecked`: the county never answered yet, nothing
+/// looked wrong; `doubtful`: the clock was found wrong (never set since a power cut, gone
+/// back, or far off the county's) — the county dates such an application by its arrival.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockConfidence {
+    Checked,
+    Unchecked,
+    Doubtful,
 }
 
 /// What a station seals of an application (the JSON inside [`SubmitApplication::sealed`]).
@@ -308,6 +340,34 @@ pub struct DecisionAck {
 pub struct HandOver {
     /// When the villager tapped the card at pick-up (RFC 3339).
     pub handed_over_at: String,
+}
+
+/// `POST /v1/selftest`: the station's latest self-test (`kiosk selftest` or the technician
+/// page), sent with the next contact. No personal data: device paths, sizes, times.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SelftestReport {
+    /// When the checks ran, by the station's clock (RFC 3339).
+    pub checked_at: String,
+    /// Every check passed.
+    pub ok: bool,
+    /// The station's software version.
+    pub version: String,
+    pub checks: Vec<SelftestCheck>,
+}
+
+/// One check of a [`SelftestReport`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SelftestCheck {
+    /// `reader`, `scanner`, `printer`, `leds`, `disk`, `database`, `clock`, `county`.
+    pub name: String,
+    pub ok: bool,
+    /// What was found, Chinese first with English beside it.
+    pub detail: String,
+    /// What to do when it failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
 }
 
 /// `GET /v1/catalog`: the service definitions in force, with an ETag of `"<version>"`.

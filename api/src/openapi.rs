@@ -98,6 +98,8 @@ pub fn schemas() -> Map<String, Value> {
     add::<crate::EnrolResponse>(g);
     add::<crate::AttachmentManifest>(g);
     add::<crate::SubmitApplication>(g);
+    add::<crate::ClockNote>(g);
+    add::<crate::ClockConfidence>(g);
     add::<crate::SealedRecord>(g);
     add::<crate::PlainDigest>(g);
     add::<crate::AttachmentStatus>(g);
@@ -109,6 +111,8 @@ pub fn schemas() -> Map<String, Value> {
     add::<crate::DecisionQuery>(g);
     add::<crate::DecisionAck>(g);
     add::<crate::HandOver>(g);
+    add::<crate::SelftestReport>(g);
+    add::<crate::SelftestCheck>(g);
     add::<crate::Catalog>(g);
     add::<crate::I18nText>(g);
     add::<crate::Notice>(g);
@@ -380,6 +384,28 @@ fn path_items() -> Value {
                 "operationId": "ackDecisions",
                 "summary": "The station has applied every decision up to a cursor",
                 "requestBody": request("DecisionAck"),
+                "responses": {
+                    "204": { "description": "Recorded." },
+                    "400": common("BadRequest"),
+                    "401": common("Unauthorized"),
+                    "403": common("Revoked"),
+                    "413": common("TooLarge"),
+                    "415": common("UnsupportedMediaType"),
+                    "500": common("Internal"),
+                },
+            },
+        }),
+    );
+    items.insert(
+        paths::SELFTEST.into(),
+        json!({
+            "post": {
+                "operationId": "reportSelftest",
+                "summary": "The station's latest self-test",
+                "description": "Sent with the next contact after `kiosk selftest` or the \
+                    technician page ran the checks; the county's station dashboard shows the \
+                    latest. A newer report replaces an older one; an older one is ignored.",
+                "requestBody": request("SelftestReport"),
                 "responses": {
                     "204": { "description": "Recorded." },
                     "400": common("BadRequest"),

@@ -75,6 +75,7 @@ fn document_paths_are_exactly_the_path_constants() {
         paths::DECISIONS_ACK,
         paths::CATALOG,
         paths::NOTICES,
+        paths::SELFTEST,
         paths::OPENAPI,
     ]
     .into_iter()
@@ -229,6 +230,11 @@ fn samples() -> Vec<(&'static str, Value)> {
         fields: BTreeMap::from([("mother_name".into(), "李梅".into())]),
         attachments: vec![sample_manifest()],
         sealed: None,
+        clock: Some(ClockNote {
+            confidence: ClockConfidence::Checked,
+            county_offset_secs: Some(-3),
+            compared_at: Some("2024-05-01T07:58:00Z".into()),
+        }),
     };
     let sealed_submit = SubmitApplication {
         fields: BTreeMap::new(),
@@ -315,6 +321,38 @@ fn samples() -> Vec<(&'static str, Value)> {
             "HandOver",
             j(&HandOver {
                 handed_over_at: "2024-05-04T08:00:00Z".into(),
+            }),
+        ),
+        (
+            "ClockNote",
+            j(&ClockNote {
+                confidence: ClockConfidence::Unchecked,
+                county_offset_secs: None,
+                compared_at: None,
+            }),
+        ),
+        ("ClockConfidence", j(&ClockConfidence::Doubtful)),
+        (
+            "SelftestReport",
+            j(&SelftestReport {
+                checked_at: "2026-11-25T09:12:03+08:00".into(),
+                ok: false,
+                version: "0.1.0".into(),
+                checks: vec![SelftestCheck {
+                    name: "printer".into(),
+                    ok: false,
+                    detail: "打印机不能打印 The printer cannot print: out of paper".into(),
+                    action: Some("装纸 Load paper".into()),
+                }],
+            }),
+        ),
+        (
+            "SelftestCheck",
+            j(&SelftestCheck {
+                name: "reader".into(),
+                ok: true,
+                detail: "读卡器正常 Reader answers".into(),
+                action: None,
             }),
         ),
         (

@@ -314,6 +314,7 @@ fn main() {
                     masked_name: "李*".into(),
                     person_keys: vec![],
                     scans: scans.clone(),
+                    clock: None,
                 };
                 let t = Instant::now();
                 let now = time::OffsetDateTime::now_utc();

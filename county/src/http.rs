@@ -44,6 +44,7 @@ pub fn app(state: AppState) -> Router {
         .route(paths::DECISIONS_ACK, post(ack_decisions))
         .route(paths::CATALOG, get(catalog))
         .route(paths::NOTICES, get(notices))
+        .route(paths::SELFTEST, post(selftest))
         .route(paths::OPENAPI, get(openapi))
         .nest(crate::review::PREFIX, crate::review::router())
         .fallback(not_found)
@@ -338,7 +339,7 @@ fn check_submission(application: &SubmitApplication) -> Result<(), ApiError> {
         problems.insert("fields".to_owned(), "a field id is empty".to_owned());
     }
     if problems.is_empty() {
-        problems = crate::validation::problems(application);
+        problems = crate::validation::problems(application, time::OffsetDateTime::now_utc());
     }
     if problems.is_empty() {
         return Ok(());
@@ -751,6 +752,20 @@ async fn ack_decisions(
     }
 }
 
+/// The station's latest self-test, for the dashboard; a late older one changes nothing.
+async fn selftest(
+    State(state): State<AppState>,
+    Station(station): Station,
+    JsonBody(report): JsonBody<county_api::SelftestReport>,
+) -> Result<StatusCode, ApiError> {
+    let checked_at = crate::selftests::check(&report)?;
+    let now = time::OffsetDateTime::now_utc();
+    state
+        .run(move |conn, _| crate::selftests::record(conn, &station, &report, checked_at, now))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 async fn catalog(Station(_station): Station, headers: HeaderMap) -> Response {
     let etag = format!("\"{CATALOG_VERSION}\"");
     let etag_header = HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"0\""));
@@ -818,6 +833,7 @@ mod tests {
                 sha256: "0".repeat(64),
             }],
             sealed: None,
+            clock: None,
         }
     }
 

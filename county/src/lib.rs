@@ -44,6 +44,7 @@ mod files;
 mod http;
 mod keys;
 mod review;
+mod selftests;
 pub mod sneakernet;
 mod store;
 pub mod tls;

@@ -24,6 +24,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(V2),
         M::up(crate::review::db::V2_CLERKS),
         M::up(crate::sneakernet::V4_STATION_SIGNING_KEYS),
+        M::up(crate::selftests::V5_STATION_SELFTESTS),
     ])
 }
 

@@ -7,7 +7,9 @@
 //! serves has no revisions or parameter overrides of its own yet, so stations use the same
 //! ones with default parameters). "Today" is the station's: the day of `submitted_at` in
 //! China Standard Time, so a record that waited in the outbox for a week is judged as on the
-//! day it was taken. Scans: a scan slot the definition does not have is refused; a missing
+//! day it was taken — unless the station said its clock was doubtful at the capture
+//! (`clock.confidence = doubtful`: never set since a power cut, gone back, far off the
+//! county's); then the county's own day on arrival decides age rules. Scans: a scan slot the definition does not have is refused; a missing
 //! required scan is not (yet) checked here.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -39,7 +41,10 @@ pub(crate) fn service_ids() -> Vec<&'static str> {
 /// Every problem with the record's fields (and scan slots), field id → reason ("中文 /
 /// English"). Empty when the record is valid, and when its service or its `submitted_at` is
 /// unknown or unreadable (the shape checks report those).
-pub(crate) fn problems(application: &SubmitApplication) -> BTreeMap<String, String> {
+pub(crate) fn problems(
+    application: &SubmitApplication,
+    now: time::OffsetDateTime,
+) -> BTreeMap<String, String> {
     let mut problems = BTreeMap::new();
     let Some(def) = service(&application.service) else {
         return problems;
@@ -65,9 +70,14 @@ pub(crate) fn problems(application: &SubmitApplication) -> BTreeMap<String, Stri
     ) else {
         return problems;
     };
+    let doubtful = application
+        .clock
+        .as_ref()
+        .is_some_and(|c| c.confidence == county_api::ClockConfidence::Doubtful);
+    let dated = if doubtful { now } else { submitted };
     let params = BTreeMap::new();
     let ctx = Context {
-        today: submitted.to_offset(CST).date(),
+        today: dated.to_offset(CST).date(),
         params: &params,
     };
     let scans: BTreeSet<String> = application
@@ -88,6 +98,11 @@ pub(crate) fn problems(application: &SubmitApplication) -> BTreeMap<String, Stri
 }
 
 #[cfg(test)]
+fn problems_now(application: &SubmitApplication) -> BTreeMap<String, String> {
+    problems(application, time::OffsetDateTime::now_utc())
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -103,12 +118,13 @@ mod tests {
             fields: serde_json::from_value(sample["fields"].clone()).unwrap(),
             attachments: Vec::new(),
             sealed: None,
+            clock: None,
         }
     }
 
     #[test]
     fn the_sample_application_is_valid() {
-        assert_eq!(problems(&valid()), BTreeMap::new());
+        assert_eq!(problems_now(&valid()), BTreeMap::new());
     }
 
     #[test]
@@ -118,7 +134,7 @@ mod tests {
             .insert("applicant.id_number".into(), "532627195003120035".into());
         a.fields.remove("applicant.name");
         a.fields.insert("nickname".into(), "老李".into());
-        let found = problems(&a);
+        let found = problems_now(&a);
         assert_eq!(
             found.keys().map(String::as_str).collect::<Vec<_>>(),
             ["applicant.id_number", "applicant.name", "nickname"],
@@ -128,24 +144,50 @@ mod tests {
     }
 
     #[test]
+    fn a_doubtful_station_clock_is_dated_by_the_countys_day() {
+        use county_api::{ClockConfidence, ClockNote};
+        let at = |t: &str| {
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).unwrap()
+        };
+        let mut a = valid();
+        // The station says the 12th (old enough), but its clock was never set after a
+        // power cut; the county receives it on the 11th (too young that day).
+        a.submitted_at = "2010-03-12T04:00:00Z".into();
+        assert_eq!(problems(&a, at("2010-03-11T04:00:00Z")), BTreeMap::new());
+        a.clock = Some(ClockNote {
+            confidence: ClockConfidence::Doubtful,
+            county_offset_secs: None,
+            compared_at: None,
+        });
+        assert!(
+            problems(&a, at("2010-03-11T04:00:00Z")).contains_key("applicant.birth_date"),
+            "judged on the county's day"
+        );
+        assert_eq!(problems(&a, at("2010-03-12T04:00:00Z")), BTreeMap::new());
+        // A checked clock keeps the station's day.
+        a.clock.as_mut().unwrap().confidence = ClockConfidence::Checked;
+        assert_eq!(problems(&a, at("2010-03-11T04:00:00Z")), BTreeMap::new());
+    }
+
+    #[test]
     fn today_is_the_stations_day_of_submission() {
         // Born 1950-03-12: 60, the card's minimum age, on 2010-03-12 at the station (UTC+8).
         let mut a = valid();
         a.submitted_at = "2010-03-11T15:00:00Z".into(); // 23:00 on the 11th at the station
-        let found = problems(&a);
+        let found = problems_now(&a);
         assert!(
             found.contains_key("applicant.birth_date"),
             "too young: {found:?}"
         );
         a.submitted_at = "2010-03-11T16:30:00Z".into(); // 00:30 on the 12th at the station
-        assert_eq!(problems(&a), BTreeMap::new());
+        assert_eq!(problems_now(&a), BTreeMap::new());
     }
 
     #[test]
     fn an_unknown_revision_or_scan_slot_is_a_problem() {
         let mut a = valid();
         a.service_version = 9;
-        assert!(problems(&a).contains_key("service_version"));
+        assert!(problems_now(&a).contains_key("service_version"));
         let mut a = valid();
         a.attachments.push(county_api::AttachmentManifest {
             name: "x.jpg".into(),
@@ -155,9 +197,9 @@ mod tests {
             sha256: "0".repeat(64),
         });
         assert!(
-            problems(&a).contains_key("scans.selfie"),
+            problems_now(&a).contains_key("scans.selfie"),
             "{:?}",
-            problems(&a)
+            problems_now(&a)
         );
     }
 }

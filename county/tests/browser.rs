@@ -121,6 +121,7 @@ fn sample_application() -> (SubmitApplication, Vec<(String, Vec<u8>)>) {
         fields,
         attachments,
         sealed: None,
+        clock: None,
     };
     (app, files)
 }

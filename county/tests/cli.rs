@@ -263,6 +263,7 @@ fn submit_in_process(data: &Path, provisioning: &county_api::Provisioning) -> uu
             },
             attachments: Vec::new(),
             sealed: None,
+            clock: None,
         };
         let put = Request::put(county_api::paths::application(&app.application_id))
             .header("authorization", format!("Bearer {credential}"))

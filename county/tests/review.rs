@@ -677,3 +677,107 @@ async fn the_dashboard_shows_backlog_and_silent_stations() {
     assert!(text.contains("revoked"), "{text}");
     server.stop().await;
 }
+
+/// A station's self-test arrives with its contact and shows on the station dashboard: the
+/// failing checks by name (what to do on hover), later replaced by a newer passing one; a
+/// late older report changes nothing, a malformed one is a 400.
+#[tokio::test]
+async fn the_stations_latest_self_test_is_on_the_dashboard() {
+    use county_api::{SelftestCheck, SelftestReport};
+    let server = server_with_clerk().await;
+    let station = server.station("曼庄村").await;
+    let report = |at: &str, printer_ok: bool| SelftestReport {
+        checked_at: at.into(),
+        ok: printer_ok,
+        version: "0.1.0".into(),
+        checks: vec![
+            SelftestCheck {
+                name: "reader".into(),
+                ok: true,
+                detail: "读卡器正常 Reader answers".into(),
+                action: None,
+            },
+            SelftestCheck {
+                name: "printer".into(),
+                ok: printer_ok,
+                detail: "打印机不能打印 The printer cannot print: out of paper".into(),
+                action: (!printer_ok).then(|| "装纸 Load paper".into()),
+            },
+        ],
+    };
+    let send = |r: SelftestReport| {
+        let request = station
+            .request(reqwest::Method::POST, county_api::paths::SELFTEST)
+            .json(&r);
+        async move { request.send().await.unwrap() }
+    };
+    let mut browser = Browser::new(&server);
+    browser.log_in("li", PASSWORD).await;
+    let page = browser.get("/review/stations").await;
+    assert!(page.text().contains("未收到"), "{}", page.text());
+
+    let r = send(report("2026-11-25T09:00:00+08:00", false)).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let text = browser.get("/review/stations").await.text().to_string();
+    assert!(text.contains("回执打印机"), "{text}");
+    assert!(text.contains("未通过"), "{text}");
+    assert!(
+        text.contains("装纸 Load paper"),
+        "what to do, on hover: {text}"
+    );
+
+    let r = send(report("2026-11-25T10:00:00+08:00", true)).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = send(report("2026-11-25T08:00:00+08:00", false)).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT, "accepted, but older");
+    let text = browser.get("/review/stations").await.text().to_string();
+    assert!(text.contains("全部正常"), "{text}");
+    assert!(!text.contains("装纸 Load paper"), "{text}");
+
+    let mut bad = report("not a time", true);
+    let r = send(bad.clone()).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    bad.checked_at = "2026-11-25T11:00:00Z".into();
+    bad.ok = false;
+    let r = send(bad).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::BAD_REQUEST,
+        "ok disagrees with the checks"
+    );
+}
+
+/// What the station said of its clock at the capture is on the application's page; a
+/// doubtful clock says the ages were checked by the county's day.
+#[tokio::test]
+async fn the_stations_clock_note_is_shown_with_the_submission_time() {
+    use county_api::{ClockConfidence, ClockNote};
+    let server = server_with_clerk().await;
+    let station = server.station("A").await;
+    let mut doubtful = application(&[]);
+    doubtful.clock = Some(ClockNote {
+        confidence: ClockConfidence::Doubtful,
+        county_offset_secs: None,
+        compared_at: None,
+    });
+    let doubtful = submit_with_scan(&station, doubtful).await;
+    let mut checked = application(&[]);
+    checked.clock = Some(ClockNote {
+        confidence: ClockConfidence::Checked,
+        county_offset_secs: Some(-4),
+        compared_at: Some("2024-05-01T07:00:00Z".into()),
+    });
+    let checked = submit_with_scan(&station, checked).await;
+    let mut browser = Browser::new(&server);
+    browser.log_in("li", PASSWORD).await;
+    let page = browser
+        .get(&format!("/review/applications/{}", doubtful.application_id))
+        .await;
+    let text = page.text();
+    assert!(text.contains("data-confidence=\"doubtful\""), "{text}");
+    assert!(text.contains("年龄按县平台接收日核对"), "{text}");
+    let page = browser
+        .get(&format!("/review/applications/{}", checked.application_id))
+        .await;
+    assert!(page.text().contains("与县平台相差 4 秒"), "{}", page.text());
+}

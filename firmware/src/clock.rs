@@ -69,6 +69,27 @@ pub fn assess(
     }
 }
 
+/// How sure this station is of `system` for an application captured now: what the county
+/// is told with it (`SubmitApplication::clock`). Pure: the remembered time and the county's
+/// last clock reading (offset, when) are passed in.
+pub fn note(
+    system: OffsetDateTime,
+    last_known: Option<OffsetDateTime>,
+    county: Option<(i64, OffsetDateTime)>,
+) -> county_api::ClockNote {
+    use county_api::ClockConfidence as C;
+    let confidence = match assess(system, last_known, county.map(|(o, _)| o)) {
+        Verdict::Plausible if county.is_some() => C::Checked,
+        Verdict::Plausible => C::Unchecked,
+        Verdict::NeverSet | Verdict::WentBack(_) | Verdict::OffFromCounty(_) => C::Doubtful,
+    };
+    county_api::ClockNote {
+        confidence,
+        county_offset_secs: county.map(|(o, _)| o),
+        compared_at: county.and_then(|(_, at)| at.format(&Rfc3339).ok()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,5 +124,27 @@ mod tests {
         assert_eq!(last_known(dir.path()), Some(NOW));
         remember(dir.path(), NOW + Duration::hours(1)).unwrap();
         assert_eq!(last_known(dir.path()), Some(NOW + Duration::hours(1)));
+    }
+
+    #[test]
+    fn each_capture_says_how_sure_its_time_is() {
+        use county_api::ClockConfidence as C;
+        let seen = NOW - Duration::hours(2);
+        assert_eq!(note(NOW, None, None).confidence, C::Unchecked);
+        let checked = note(NOW, Some(NOW), Some((3, seen)));
+        assert_eq!(checked.confidence, C::Checked);
+        assert_eq!(checked.county_offset_secs, Some(3));
+        assert_eq!(checked.compared_at.as_deref(), Some("2026-11-25T06:00:00Z"));
+        assert_eq!(note(NOW, None, Some((900, seen))).confidence, C::Doubtful);
+        let after_power_cut = datetime!(2020-01-01 00:00 UTC);
+        assert_eq!(
+            note(after_power_cut, Some(NOW), None).confidence,
+            C::Doubtful
+        );
+        assert_eq!(
+            note(NOW - Duration::hours(1), Some(NOW), Some((0, seen))).confidence,
+            C::Doubtful,
+            "behind the remembered time"
+        );
     }
 }

@@ -501,8 +501,27 @@ impl Controller {
             )),
         };
         let (handle, rt) = (self.handle.clone(), self.rt.clone());
+        let outbox = self.shared.outbox.clone();
         self.rt.spawn_blocking(move || {
             let checks = rt.block_on(crate::selftest::all(&config, &data_dir, simulate, leds));
+            if !simulate {
+                // Sent to the county with the next contact.
+                match serde_json::to_string(&crate::selftest::report(&checks)) {
+                    Ok(json) => match outbox.serving() {
+                        Some(ob) => {
+                            let kept = ob
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .record_selftest(&json);
+                            if let Err(e) = kept {
+                                tracing::warn!(error = %e, "the self-test is not kept for the county");
+                            }
+                        }
+                        None => tracing::info!("degraded: the self-test is not sent to the county"),
+                    },
+                    Err(e) => tracing::warn!(error = %e, "the self-test cannot be encoded"),
+                }
+            }
             let failed = checks.iter().filter(|c| !c.ok).count();
             tracing::info!(
                 checks = checks.len(),
@@ -805,6 +824,15 @@ impl Controller {
             fields: checked.fields,
             masked_name: checked.masked_name,
             scans: f.scans.clone(),
+            clock: Some(crate::clock::note(
+                now,
+                crate::clock::last_known(&self.shared.data_dir),
+                self.shared
+                    .outbox
+                    .read(|ob| ob.county_clock())
+                    .ok()
+                    .flatten(),
+            )),
         };
         let title = (f.def.title.zh.clone(), f.def.title.en.clone());
         let (shared, handle) = (self.shared.clone(), self.handle.clone());
@@ -1168,6 +1196,7 @@ mod tests {
                         masked_name: "某*".into(),
                         person_keys: vec![people.key(&card.text.id_number)],
                         scans: Vec::new(),
+                        clock: None,
                     },
                     &county,
                     form::now(),

@@ -74,6 +74,11 @@ pub fn run(
         rt.block_on(all(config, data_dir, simulate, None))
     };
     let ok = checks.iter().all(|c| c.ok);
+    // The full self-test (not the boot gate, not the simulators) goes to the county with
+    // the next contact, so it sees a station with a failing device.
+    if !boot && !simulate {
+        keep_for_county(data_dir, &checks);
+    }
     if json {
         let report = serde_json::json!({
             "ok": ok,
@@ -114,6 +119,37 @@ pub async fn all(
         clock_check(data_dir),
         county(data_dir).await,
     ]
+}
+
+/// The checks as the county receives them.
+pub fn report(checks: &[Check]) -> county_api::SelftestReport {
+    county_api::SelftestReport {
+        checked_at: form::now().format(&Rfc3339).unwrap_or_default(),
+        ok: checks.iter().all(|c| c.ok),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        checks: checks
+            .iter()
+            .map(|c| county_api::SelftestCheck {
+                name: c.name.to_string(),
+                ok: c.ok,
+                detail: c.detail.clone(),
+                action: c.action.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Leave the report in the outbox for the sync engine (`kiosk selftest` runs beside the
+/// daemon; SQLite takes both). Not kept when the outbox cannot be opened (the database
+/// check says why) — a self-test never fails for this.
+pub fn keep_for_county(data_dir: &Path, checks: &[Check]) {
+    let Ok(json) = serde_json::to_string(&report(checks)) else {
+        return;
+    };
+    match Outbox::open(data_dir).and_then(|mut ob| ob.record_selftest(&json)) {
+        Ok(()) => tracing::debug!("self-test kept for the county"),
+        Err(e) => tracing::info!(error = %e, "the self-test is not kept for the county"),
+    }
 }
 
 /// What each check is called on the technician's screen.

@@ -157,6 +157,11 @@ pub fn run(
                 masked_name: checked.masked_name,
                 person_keys,
                 scans,
+                clock: Some(crate::clock::note(
+                    now,
+                    crate::clock::last_known(data_dir),
+                    outbox.county_clock().ok().flatten(),
+                )),
             },
             &county,
             now,

@@ -305,6 +305,7 @@ mod tests {
                         masked_name: "某*".into(),
                         person_keys: vec![keys.key(id_number)],
                         scans: Vec::new(),
+                        clock: None,
                     },
                     &county,
                     now,

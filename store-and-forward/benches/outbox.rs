@@ -58,6 +58,7 @@ fn application(i: usize) -> NewApplication {
         masked_name: "陶*".into(),
         person_keys: vec!["bench-key".into()],
         scans,
+        clock: None,
     }
 }
 

@@ -109,6 +109,9 @@ pub struct NewApplication {
     /// find "my applications" without the station keeping the numbers in the index.
     pub person_keys: Vec<String>,
     pub scans: Vec<NewScan>,
+    /// How sure the station is of its clock now (it dates the application); `None` when
+    /// the caller cannot tell.
+    pub clock: Option<county_api::ClockNote>,
 }
 
 /// The answer to a successful submission.
@@ -192,6 +195,8 @@ pub struct Outgoing {
     pub state: AppState,
     pub attempts: u32,
     pub attachments: Vec<OutgoingAttachment>,
+    /// How sure the station was of its clock at the capture.
+    pub clock: Option<county_api::ClockNote>,
 }
 
 /// One stored scan as it is uploaded (sealed: `size` and `sha256` are the sealed bytes').
@@ -273,6 +278,8 @@ const MIGRATIONS: &[M<'static>] = &[
     // 3: sealing. New rows keep `fields_json` = '{}' and the sealed record here (NULL once
     // delivered); `attachments.size`/`sha256` are those of the sealed bytes.
     M::up("ALTER TABLE applications ADD COLUMN sealed_record BLOB;"),
+    // How sure the station was of its clock at the capture (JSON of county_api::ClockNote).
+    M::up("ALTER TABLE applications ADD COLUMN clock_note TEXT;"),
 ];
 
 /// States in which an application still holds its payload (sealed record and scans):
@@ -510,7 +517,14 @@ impl Outbox {
             if !known.contains(&name) {
                 tracing::warn!(dir = %name, "removing scans of an application never committed or already delivered");
                 let path = entry.path();
-                fs::remove_dir_all(&path).map_err(blob_err(&path))?;
+                // Already gone is what we wanted: the daemon deletes a delivered
+                // application's scans right after its commit, without this lock, and may
+                // win the race (the crash test caught `kiosk submit` failing to open here).
+                match fs::remove_dir_all(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(blob_err(&path)(e)),
+                }
             }
         }
         Ok(())
@@ -616,8 +630,9 @@ impl Outbox {
         let tx = self.conn.transaction()?;
         tx.execute(
             "INSERT INTO applications (id, tracking_number, service, service_version,
-                submitted_at, fields_json, masked_name, state, updated_at, sealed_record)
-             VALUES (?1, ?2, ?3, ?4, ?5, '{}', ?6, ?7, ?5, ?8)",
+                submitted_at, fields_json, masked_name, state, updated_at, sealed_record,
+                clock_note)
+             VALUES (?1, ?2, ?3, ?4, ?5, '{}', ?6, ?7, ?5, ?8, ?9)",
             params![
                 app.id.to_string(),
                 tracking,
@@ -626,7 +641,10 @@ impl Outbox {
                 at,
                 app.masked_name,
                 AppState::Queued.as_str(),
-                sealed.record
+                sealed.record,
+                app.clock
+                    .as_ref()
+                    .and_then(|c| serde_json::to_string(c).ok())
             ],
         )?;
         for (scan, bytes) in app.scans.iter().zip(&sealed.scans) {
@@ -796,7 +814,7 @@ impl Outbox {
             .conn
             .query_row(
                 "SELECT tracking_number, service, service_version, submitted_at, fields_json,
-                        state, attempts, sealed_record
+                        state, attempts, sealed_record, clock_note
                  FROM applications WHERE id = ?1",
                 [id.to_string()],
                 |r| {
@@ -811,6 +829,7 @@ impl Outbox {
                         r.get::<_, String>(5)?,
                         r.get::<_, u32>(6)?,
                         r.get::<_, Option<Vec<u8>>>(7)?,
+                        r.get::<_, Option<String>>(8)?,
                     ))
                 },
             )
@@ -822,7 +841,10 @@ impl Outbox {
             state,
             attempts,
             sealed_record,
+            clock,
         ) = row;
+        // A note that does not read is sent as none: the county then takes the date as it is.
+        let clock = clock.and_then(|c| serde_json::from_str(&c).ok());
         let fields = serde_json::from_str(&fields)
             .map_err(|e| OutboxError::Corrupt(format!("fields of {id}: {e}")))?;
         let mut stmt = self.conn.prepare(
@@ -861,6 +883,7 @@ impl Outbox {
             sealed_record,
             state: parse_state(&state)?,
             attempts,
+            clock,
             attachments,
         })
     }
@@ -1054,6 +1077,27 @@ impl Outbox {
         let bad = || OutboxError::Corrupt(format!("county_clock {v:?}"));
         let (offset, at) = v.split_once(' ').ok_or_else(bad)?;
         Ok(Some((offset.parse().map_err(|_| bad())?, parse_time(at)?)))
+    }
+
+    /// Keep the station's latest self-test (JSON of `county_api::SelftestReport`) for the
+    /// next contact; a newer one replaces one not yet sent.
+    pub fn record_selftest(&mut self, report: &str) -> Result<()> {
+        self.set_state("selftest_pending", report)
+    }
+
+    /// The self-test waiting to be sent, if any.
+    pub fn pending_selftest(&self) -> Result<Option<String>> {
+        self.get_state("selftest_pending")
+    }
+
+    /// The county took `report` (or cannot ever take it): forget it, unless a newer one
+    /// arrived meanwhile.
+    pub fn selftest_sent(&mut self, report: &str) -> Result<()> {
+        self.conn.execute(
+            "DELETE FROM sync_state WHERE key = 'selftest_pending' AND value = ?1",
+            [report],
+        )?;
+        Ok(())
     }
 
     /// A link-level failure that is not tied to one application.
@@ -1479,6 +1523,7 @@ mod tests {
                     bytes: vec![7; 1000],
                 },
             ],
+            clock: None,
         }
     }
 
@@ -1831,6 +1876,26 @@ mod tests {
         ));
         assert_eq!(ob.status(NOW).unwrap().counts[&AppState::Queued], 1);
         assert!(ob.blob_path(&ok.id, "household_register.jpg").exists());
+    }
+
+    #[test]
+    fn the_clock_note_of_a_capture_is_kept_and_sent_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ob = Outbox::open(dir.path()).unwrap();
+        let mut app = sample("甲");
+        app.clock = Some(county_api::ClockNote {
+            confidence: county_api::ClockConfidence::Doubtful,
+            county_offset_secs: Some(-7200),
+            compared_at: Some("2026-11-25T08:00:00Z".into()),
+        });
+        let with = ob.submit(app.clone(), &county(), NOW).unwrap().id;
+        let without = ob.submit(sample("乙"), &county(), NOW).unwrap().id;
+        let record = crate::sync::record(&ob.outgoing(&with).unwrap());
+        assert_eq!(record.clock, app.clock);
+        assert_eq!(
+            crate::sync::record(&ob.outgoing(&without).unwrap()).clock,
+            None
+        );
     }
 
     #[test]

@@ -225,6 +225,7 @@ mod tests {
                 content_type: "image/jpeg".into(),
                 bytes: vec![9; 3000],
             }],
+            clock: None,
         };
         outbox.submit(app, county, NOW).unwrap().id
     }

@@ -296,7 +296,36 @@ impl Link {
         report.decisions = self.pull_decisions(outbox).await?;
         report.catalog_updated = self.pull_catalog(outbox).await?;
         report.notices = self.pull_notices(outbox).await?;
+        self.send_selftest(outbox).await?;
         Ok(report)
+    }
+
+    /// The latest self-test, if one waits. A county that cannot take it (refused for good,
+    /// or too old to know the path) is not asked again for this report.
+    async fn send_selftest(&self, outbox: &Mutex<Outbox>) -> Result<(), LinkError> {
+        let Some(report) = lock(outbox).pending_selftest()? else {
+            return Ok(());
+        };
+        let resp = self
+            .request(Method::POST, paths::SELFTEST)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(report.clone())
+            .send()
+            .await
+            .map_err(transport)?;
+        if resp.status().is_success() {
+            lock(outbox).selftest_sent(&report)?;
+            tracing::info!("self-test reported to the county");
+            return Ok(());
+        }
+        match failure(resp).await {
+            LinkError::Refused { body, .. } if !body.retryable => {
+                tracing::warn!(error = %body.message, "the county does not take the self-test");
+                lock(outbox).selftest_sent(&report)?;
+                Ok(())
+            }
+            other => Err(other),
+        }
     }
 
     /// Forward hand-overs recorded at the counter. Returns how many the county took.
@@ -642,6 +671,7 @@ pub(crate) fn record(app: &Outgoing) -> SubmitApplication {
             .collect(),
         // Sealed once at submission; the very same bytes on every retry.
         sealed: app.sealed_record.as_deref().map(hex::encode),
+        clock: app.clock.clone(),
     }
 }
 

@@ -366,6 +366,30 @@ fn selftest_beside_the_running_kiosk_asks_it_about_the_reader() {
             .contains("USB"),
         "{report}"
     );
+    // That report reaches the county with the daemon's next contact (its dashboard shows
+    // the failing reader).
+    let db = st.county_dir.join("county.sqlite3");
+    let stored = kiosk_e2e::eventually(
+        Duration::from_secs(30),
+        "the self-test at the county",
+        || {
+            let conn = rusqlite::Connection::open(&db).ok()?;
+            conn.query_row("SELECT ok, report FROM station_selftests", [], |r| {
+                Ok((r.get::<_, bool>(0)?, r.get::<_, String>(1)?))
+            })
+            .ok()
+            .filter(|(ok, _)| !ok)
+        },
+    );
+    let sent: serde_json::Value = serde_json::from_str(&stored.1).unwrap();
+    assert!(
+        sent["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "reader" && c["ok"] == false),
+        "{sent}"
+    );
     // The boot gate ignores the devices and the link.
     assert!(county.terminate().success());
     let boot = run_json(&mut with_config(&["selftest", "--json", "--boot"]));

@@ -269,6 +269,8 @@ pub(crate) struct Detail {
     pub state: CountyState,
     pub submitted_at: String,
     pub received_at: String,
+    /// How sure the station was of its clock at the capture (None: it did not say).
+    pub clock: Option<county_api::ClockNote>,
     /// Field id → value, as the station sent them.
     pub fields: Vec<(String, String)>,
     pub scans: Vec<Scan>,
@@ -303,6 +305,7 @@ pub(crate) fn application(conn: &Connection, id: Uuid) -> Result<Option<Detail>,
                         state: CountyState::Receiving,
                         submitted_at: row.get(6)?,
                         received_at: row.get(7)?,
+                        clock: None,
                         fields: Vec::new(),
                         scans: Vec::new(),
                         audit: Vec::new(),
@@ -320,6 +323,7 @@ pub(crate) fn application(conn: &Connection, id: Uuid) -> Result<Option<Detail>,
     // The stored body is the canonical JSON of the submission (see `store::submit`).
     let submission: SubmitApplication = serde_json::from_str(&body)
         .map_err(|e| CountyError::Corrupt(format!("application {id}: stored body: {e}")))?;
+    detail.clock = submission.clock.clone();
     let mut statement = conn.prepare_cached(
         "SELECT name, scan, content_type, size, received, complete FROM attachments
          WHERE application_id = ?1 ORDER BY position",
@@ -392,6 +396,8 @@ pub(crate) struct StationRow {
     pub approved: u64,
     /// When the oldest of those arrived.
     pub oldest_waiting: Option<String>,
+    /// The station's latest self-test, if it ever sent one.
+    pub selftest: Option<crate::selftests::Latest>,
 }
 
 pub(crate) fn stations(conn: &Connection) -> Result<Vec<StationRow>, CountyError> {
@@ -401,8 +407,10 @@ pub(crate) fn stations(conn: &Connection) -> Result<Vec<StationRow>, CountyError
                 COALESCE(SUM(a.state = 'complete'), 0),
                 COALESCE(SUM(a.state = 'approved'), 0),
                 MIN(CASE WHEN a.state IN ('receiving', 'complete', 'approved')
-                         THEN a.received_at END)
+                         THEN a.received_at END),
+                t.checked_at, t.ok, t.report
          FROM stations s LEFT JOIN applications a ON a.station_id = s.id
+              LEFT JOIN station_selftests t ON t.station_id = s.id
          GROUP BY s.id ORDER BY s.name, s.id",
     )?;
     let count = |v: i64| u64::try_from(v).unwrap_or(0);
@@ -418,6 +426,7 @@ pub(crate) fn stations(conn: &Connection) -> Result<Vec<StationRow>, CountyError
                 undecided: count(row.get(6)?),
                 approved: count(row.get(7)?),
                 oldest_waiting: row.get(8)?,
+                selftest: crate::selftests::from_row(row.get(9)?, row.get(10)?, row.get(11)?),
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;

@@ -378,6 +378,11 @@ pub(crate) fn application(
             (lang.tr("状态：", "State: ")) strong id="state" data-state=(d.state.as_str()) { (state_label(d.state, lang)) }
             " · " (lang.tr("站点：", "Station: ")) (d.station_name) " " span.muted { (d.station) }
             " · " (lang.tr("提交：", "Submitted: ")) (local(&d.submitted_at))
+            @if let Some(c) = &d.clock {
+                " " span #clock data-confidence=(clock_code(c)) class=(if c.confidence == county_api::ClockConfidence::Doubtful { "cut" } else { "muted" }) {
+                    (clock_words(c, lang))
+                }
+            }
             " · " (lang.tr("接收：", "Received: ")) (local(&d.received_at))
             " · " span.muted { (lang.tr("定义版本 ", "definition v")) (d.service_version) }
         }
@@ -507,6 +512,7 @@ pub(crate) fn stations(
                 th { (lang.tr("待审核", "Undecided")) }
                 th { (lang.tr("待标记可领取", "Approved, not ready")) }
                 th { (lang.tr("最早待办", "Oldest waiting")) }
+                th { (lang.tr("站点自检", "Self-test")) }
             } }
             tbody {
                 @for s in rows {
@@ -538,12 +544,68 @@ pub(crate) fn stations(
                         }
                         td { (s.approved) }
                         td { @if let Some(at) = &s.oldest_waiting { (local(at)) } }
+                        td.selftest {
+                            @match &s.selftest {
+                                None => { span.muted { (lang.tr("未收到", "none yet")) } }
+                                Some(t) if t.ok => {
+                                    (lang.tr("全部正常", "all passed")) " " span.muted { (local(&t.checked_at)) }
+                                }
+                                Some(t) => {
+                                    span.cut {
+                                        @for (i, c) in t.failed.iter().enumerate() {
+                                            @let (zh, en) = crate::selftests::label(&c.name);
+                                            @if i > 0 { (lang.tr("、", ", ")) }
+                                            span title=(c.action.as_deref().unwrap_or(&c.detail)) { (lang.tr(zh, en)) }
+                                        }
+                                        (lang.tr(" 未通过", " failed"))
+                                    }
+                                    " " span.muted { (local(&t.checked_at)) }
+                                }
+                            }
+                        }
                     }
                 }
             }
         }
     };
     layout(ctx, Some(clerk), lang.tr("站点", "Stations"), body)
+}
+
+fn clock_code(c: &county_api::ClockNote) -> &'static str {
+    match c.confidence {
+        county_api::ClockConfidence::Checked => "checked",
+        county_api::ClockConfidence::Unchecked => "unchecked",
+        county_api::ClockConfidence::Doubtful => "doubtful",
+    }
+}
+
+/// How sure the station was of that time, in the clerk's words.
+fn clock_words(c: &county_api::ClockNote, lang: Lang) -> String {
+    match c.confidence {
+        county_api::ClockConfidence::Checked => match c.county_offset_secs {
+            Some(off) => lang
+                .tr(
+                    "（站点时间已核对，与县平台相差 {} 秒）",
+                    "(station clock checked, {} s off the county's)",
+                )
+                .replace("{}", &off.abs().to_string()),
+            None => lang
+                .tr("（站点时间已核对）", "(station clock checked)")
+                .to_string(),
+        },
+        county_api::ClockConfidence::Unchecked => lang
+            .tr(
+                "（站点时间尚未与县平台核对）",
+                "(station clock not yet checked against the county)",
+            )
+            .to_string(),
+        county_api::ClockConfidence::Doubtful => lang
+            .tr(
+                "（站点时间可能不对：年龄按县平台接收日核对）",
+                "(station clock doubtful: ages were checked by the county's day of receipt)",
+            )
+            .to_string(),
+    }
 }
 
 pub(crate) fn not_found(ctx: &Ctx, clerk: Option<&Clerk>) -> Markup {

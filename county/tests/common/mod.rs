@@ -179,6 +179,7 @@ pub fn application(files: &[(&str, &[u8])]) -> SubmitApplication {
             })
             .collect(),
         sealed: None,
+        clock: None,
     }
 }
 
