@@ -103,6 +103,12 @@ pub struct Provisioning {
     /// files from counties before sneakernet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub county_signing_key: Option<String>,
+    /// The county's TLS trust anchor (PEM: the CA certificate that signed the county's
+    /// server certificate, or that certificate itself when it is self-signed). For an
+    /// `https://` `county_url` the station trusts exactly this, never the system's store;
+    /// absent for `http://` (loopback demos and tests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub county_tls_anchor: Option<String>,
 }
 
 /// `POST /v1/enrol`: the station's first call, with the token from its provisioning file.
