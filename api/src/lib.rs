@@ -166,6 +166,7 @@ pub struct SubmitApplication {
     /// The revision of the service definition the station validated against.
     pub service_version: u32,
     /// When the operator submitted it (RFC 3339).
+    #[schemars(extend("format" = "date-time"))]
     pub submitted_at: String,
     /// Field id -> value, normalised as the station stored it. Empty when `sealed` is set
     /// (stations seal; a plain record is still taken from tools and tests).
@@ -313,6 +314,7 @@ pub struct DecisionAck {
 #[serde(deny_unknown_fields)]
 pub struct HandOver {
     /// When the villager tapped the card at pick-up (RFC 3339).
+    #[schemars(extend("format" = "date-time"))]
     pub handed_over_at: String,
 }
 
