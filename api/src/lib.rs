@@ -105,6 +105,12 @@ pub struct Provisioning {
     /// files from counties before sneakernet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub county_signing_key: Option<String>,
+    /// The county's TLS trust anchor (PEM: the CA certificate that signed the county's
+    /// server certificate, or that certificate itself when it is self-signed). For an
+    /// `https://` `county_url` the station trusts exactly this, never the system's store;
+    /// absent for `http://` (loopback demos and tests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub county_tls_anchor: Option<String>,
 }
 
 /// `POST /v1/enrol`: the station's first call, with the token from its provisioning file.
@@ -162,6 +168,7 @@ pub struct SubmitApplication {
     /// The revision of the service definition the station validated against.
     pub service_version: u32,
     /// When the operator submitted it (RFC 3339).
+    #[schemars(extend("format" = "date-time"))]
     pub submitted_at: String,
     /// Field id -> value, normalised as the station stored it. Empty when `sealed` is set
     /// (stations seal; a plain record is still taken from tools and tests).
@@ -339,6 +346,7 @@ pub struct DecisionAck {
 #[serde(deny_unknown_fields)]
 pub struct HandOver {
     /// When the villager tapped the card at pick-up (RFC 3339).
+    #[schemars(extend("format" = "date-time"))]
     pub handed_over_at: String,
 }
 

@@ -482,8 +482,10 @@ fn path_items() -> Value {
                 "security": [],
                 "responses": {
                     "200": {
-                        "description": "The OpenAPI document.",
-                        "content": { "application/yaml": { "schema": { "type": "string" } } },
+                        // A YAML mapping: testers that parse `application/yaml` (schemathesis)
+                        // compare the parsed document, not its text, with this schema.
+                        "description": "The OpenAPI document (YAML).",
+                        "content": { "application/yaml": { "schema": { "type": "object" } } },
                     },
                 },
             },

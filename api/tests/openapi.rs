@@ -267,6 +267,9 @@ fn samples() -> Vec<(&'static str, Value)> {
                 enrolment_token: "token".into(),
                 county_public_key: "ab".repeat(32),
                 county_signing_key: Some("cd".repeat(32)),
+                county_tls_anchor: Some(
+                    "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".into(),
+                ),
             }),
         ),
         (

@@ -245,6 +245,7 @@ fn main() {
         t.elapsed().as_secs_f64()
     );
     let creds: Arc<Vec<String>> = Arc::new(stations.into_iter().map(|s| s.credential).collect());
+    county::install_tls_provider();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .build()

@@ -289,11 +289,48 @@ pub async fn serve_tls(
     Ok(())
 }
 
+/// Make ring the process's default TLS crypto provider, once (later calls do nothing).
+///
+/// reqwest is built with `rustls-no-provider` (the station's link brings its own ring
+/// configuration, see `store_and_forward::sync`), so any other `reqwest::Client` in the
+/// same build — a webhook call here, a test's client — panics when it is built unless a
+/// default provider is installed. Call this first in every process that builds one.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// Register a new station: a fresh station id (`st-` and 8 base32 characters) and a random
 /// one-time enrolment token, of which only the SHA-256 is stored. Returns the provisioning
 /// file's content, with the county's public key (made on first use); the token cannot be
 /// shown again.
 pub fn add_station(data_dir: &Path, name: &str, url: &str) -> Result<Provisioning, CountyError> {
+    add_station_trusting(data_dir, name, url, None)
+}
+
+/// [`add_station`] with the county's TLS trust anchor (PEM) for the provisioning file: the
+/// CA certificate that signed the county's server certificate, or that certificate itself
+/// when it is self-signed. The station trusts exactly this for an `https://` URL, so an
+/// `https://` URL needs one; a file holding a private key or no certificate is refused.
+pub fn add_station_trusting(
+    data_dir: &Path,
+    name: &str,
+    url: &str,
+    tls_anchor: Option<&str>,
+) -> Result<Provisioning, CountyError> {
+    if let Some(pem) = tls_anchor {
+        check_tls_anchor(pem)?;
+    } else if url
+        .trim()
+        .get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+    {
+        return Err(CountyError::InvalidInput(
+            "an https:// URL needs the county's TLS trust anchor (--tls-anchor FILE: the CA \
+             certificate that signed the county's certificate, or the certificate itself when \
+             it is self-signed); the station trusts nothing else"
+                .into(),
+        ));
+    }
     let name = name.trim();
     let url = url.trim();
     if name.is_empty() {
@@ -319,7 +356,41 @@ pub fn add_station(data_dir: &Path, name: &str, url: &str) -> Result<Provisionin
         enrolment_token: token,
         county_public_key: key.public_key().to_string(),
         county_signing_key: Some(keys::signing_key(data_dir)?.verifying_key().to_string()),
+        county_tls_anchor: tls_anchor.map(str::to_owned),
     })
+}
+
+/// A trust anchor must be one or more PEM certificates and nothing secret.
+fn check_tls_anchor(pem: &str) -> Result<(), CountyError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    if pem.contains("PRIVATE KEY") {
+        return Err(CountyError::InvalidInput(
+            "the TLS trust anchor holds a private key: give the certificate (PEM), never the key"
+                .into(),
+        ));
+    }
+    let mut certs = 0;
+    for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+        let cert = cert.map_err(|e| {
+            CountyError::InvalidInput(format!("the TLS trust anchor is not PEM: {e}"))
+        })?;
+        webpki_anchor(&cert)?;
+        certs += 1;
+    }
+    if certs == 0 {
+        return Err(CountyError::InvalidInput(
+            "the TLS trust anchor holds no certificate (expected PEM: -----BEGIN CERTIFICATE-----)"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+fn webpki_anchor(cert: &rustls::pki_types::CertificateDer<'_>) -> Result<(), CountyError> {
+    rustls::RootCertStore::empty()
+        .add(cert.clone())
+        .map_err(|e| CountyError::InvalidInput(format!("the TLS trust anchor is unusable: {e}")))
 }
 
 /// One attachment in an [`ApplicationSummary`].

@@ -139,6 +139,12 @@ enum StationCommand {
         /// Where to write the provisioning file (TOML).
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+        /// The county's TLS trust anchor (PEM), copied into the provisioning file: the CA
+        /// certificate that signed the certificate `serve --tls-cert` uses, or that
+        /// certificate itself when it is self-signed. Required for an https:// URL: the
+        /// station trusts exactly this, never a system certificate store.
+        #[arg(long, value_name = "FILE")]
+        tls_anchor: Option<PathBuf>,
         /// The county's data directory (created if missing).
         #[arg(long, value_name = "DIR", env = "COUNTY_DATA_DIR")]
         data_dir: PathBuf,
@@ -194,6 +200,7 @@ impl From<Kind> for DecisionKind {
 type Error = Box<dyn std::error::Error>;
 
 fn main() -> ExitCode {
+    county::install_tls_provider();
     let cli = Cli::parse();
     init_logging(matches!(cli.command, Command::Serve { .. }));
     match run(cli) {
@@ -235,8 +242,9 @@ fn run(cli: Cli) -> Result<(), Error> {
             name,
             url,
             out,
+            tls_anchor,
             data_dir,
-        }) => station_add(&name, &url, &out, &data_dir),
+        }) => station_add(&name, &url, &out, tls_anchor.as_deref(), &data_dir),
         Command::Station(StationCommand::Revoke {
             data_dir,
             station_id,
@@ -392,8 +400,23 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     }
 }
 
-fn station_add(name: &str, url: &str, out: &Path, data_dir: &Path) -> Result<(), Error> {
-    let provisioning = county::add_station(data_dir, name, url)?;
+fn station_add(
+    name: &str,
+    url: &str,
+    out: &Path,
+    tls_anchor: Option<&Path>,
+    data_dir: &Path,
+) -> Result<(), Error> {
+    let anchor = match tls_anchor {
+        Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+            format!(
+                "the TLS trust anchor {} cannot be read: {e}",
+                path.display()
+            )
+        })?),
+        None => None,
+    };
+    let provisioning = county::add_station_trusting(data_dir, name, url, anchor.as_deref())?;
     let body = toml::to_string(&provisioning)?;
     let text = format!(
         "# Provisioning file for village station \"{}\" ({}), written by `county station add`.\n\

@@ -130,6 +130,7 @@ fn sample_application() -> (SubmitApplication, Vec<(String, Vec<u8>)>) {
 async fn station_submits(base: &str, provisioning: &Path) -> (String, SubmitApplication) {
     let provisioning: Provisioning =
         toml::from_str(&std::fs::read_to_string(provisioning).unwrap()).unwrap();
+    county::install_tls_provider();
     let http = reqwest::Client::new();
     let enrolled: EnrolResponse = http
         .post(format!("{base}{}", paths::ENROL))
@@ -340,6 +341,7 @@ async fn a_clerk_logs_in_sees_the_scans_and_approves_in_chromium() {
             .spawn()
             .expect("start chromedriver"),
     );
+    county::install_tls_provider();
     let http = reqwest::Client::new();
     let webdriver = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(20);

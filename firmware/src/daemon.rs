@@ -423,7 +423,15 @@ pub fn run(
     let (sync, retention) = match shared.outbox.serving() {
         Some(outbox) => {
             let uploader = shared.liveness.register("uploader", UPLOADER_LIMIT);
-            let link = Link::new(&shared.station.county_url, &shared.station.credential)
+            let link = shared
+                .station
+                .link(data_dir)
+                .unwrap_or_else(|f| {
+                    // Keep serving the counter: every round then fails as untrusted, backs
+                    // off, and `kiosk status` shows why.
+                    tracing::error!("{}", f.message);
+                    Link::new(&shared.station.county_url, &shared.station.credential)
+                })
                 .with_heartbeat(Arc::new(move || uploader.beat()));
             let sync = rt.spawn(link.run(outbox.clone(), shared.wake.clone(), opts.poll, stop_rx));
             let retention = rt.spawn(forget_handed_over(

@@ -9,6 +9,11 @@
 //! first (`DATA_DIR/station.key`, 0600) and its public half sent with the enrolment, so the
 //! county can check the bundles `kiosk export` writes.
 //!
+//! The county's TLS trust anchor (`county_tls_anchor`, PEM) is stored beside it as
+//! `DATA_DIR/county-tls-anchor.pem`; the station's link trusts exactly that for an
+//! `https://` county. An `https://` URL without an anchor, or a damaged anchor, is refused
+//! before the token is spent (the station never falls back to the system's certificates).
+//!
 //! Failures: an unreadable or malformed file, an unreachable county (nothing changes; run
 //! it again when the link is up), a refused token (already used or unknown: the county
 //! must issue a new file). Exit status 1 with one plain sentence each time.
@@ -62,6 +67,33 @@ pub fn run(data_dir: &Path, file: &Path) -> Result<(), Failure> {
             ))
         })?;
     }
+    // The TLS trust anchor, checked before the token is spent: an https:// county is dialled
+    // trusting exactly the anchor from this file, never the system's certificate store.
+    let https = prov
+        .county_url
+        .get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
+    match &prov.county_tls_anchor {
+        None if https => {
+            return Err(Failure::new(format!(
+                "开通文件 {} 缺少县平台的 TLS 信任锚，本站无法核实县平台 / the provisioning file \
+                 has an https:// county URL but no TLS trust anchor (county_tls_anchor), so \
+                 this station cannot tell the county from an impostor; ask the county for a \
+                 file made with `county station add --tls-anchor FILE`",
+                file.display()
+            )));
+        }
+        Some(pem) => {
+            store_and_forward::sync::trust_roots(pem).map_err(|e| {
+                Failure::new(format!(
+                    "开通文件 {} 中的 TLS 信任锚已损坏 / {e}; ask the county for a new \
+                     provisioning file",
+                    file.display()
+                ))
+            })?;
+        }
+        None => {}
+    }
     // Made and stored before the token is spent; a failed enrolment leaves a key that the
     // next attempt replaces.
     let signing = crate::station::new_signing_key(data_dir)?;
@@ -85,6 +117,7 @@ pub fn run(data_dir: &Path, file: &Path) -> Result<(), Failure> {
                 prov.county_url
             )),
         })?;
+    crate::station::save_tls_anchor(data_dir, prov.county_tls_anchor.as_deref())?;
     let station = Station {
         county_url: prov.county_url.clone(),
         station_id: enrolled.station_id,

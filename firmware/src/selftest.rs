@@ -14,7 +14,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde::Serialize;
-use store_and_forward::{Link, LinkError, Outbox};
+use store_and_forward::{LinkError, Outbox};
 use time::format_description::well_known::Rfc3339;
 
 use crate::Failure;
@@ -645,7 +645,12 @@ async fn county(data_dir: &Path) -> Check {
     } else {
         "明文 plain HTTP (loopback/test)"
     };
-    let link = Link::new(&station.county_url, &station.credential);
+    let new_file = "请向县平台要新的开通文件并重新开通 Ask the county for a new provisioning file \
+                    (its certificate may have changed) and run `kiosk provision FILE`";
+    let link = match station.link(data_dir) {
+        Ok(link) => link,
+        Err(e) => return Check::fail(NAME, e.message, new_file),
+    };
     match tokio::time::timeout(Duration::from_secs(30), link.probe()).await {
         Ok(Ok(())) => Check::pass(
             NAME,
@@ -665,6 +670,13 @@ async fn county(data_dir: &Path) -> Check {
                  revoked; ask the county for a new provisioning file",
             )
         }
+        Ok(Err(LinkError::Untrusted(why))) => Check::fail(
+            NAME,
+            format!(
+                "县平台的证书不受信任 The county's TLS certificate is not trusted ({addr}): {why}"
+            ),
+            new_file,
+        ),
         Ok(Err(e)) => Check::fail(
             NAME,
             format!("县平台的应答有误 The county's answer is wrong: {e}"),

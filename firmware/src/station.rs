@@ -78,7 +78,57 @@ pub fn path(data_dir: &Path) -> PathBuf {
     data_dir.join("station.toml")
 }
 
+/// The county's TLS trust anchor (PEM), beside `station.toml`: written by `kiosk provision`
+/// from the provisioning file's `county_tls_anchor`, removed when the file has none.
+pub fn tls_anchor_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("county-tls-anchor.pem")
+}
+
+/// Store (or, with `None`, remove) the county's TLS trust anchor.
+pub fn save_tls_anchor(data_dir: &Path, anchor: Option<&str>) -> Result<(), Failure> {
+    let p = tls_anchor_path(data_dir);
+    let done = match anchor {
+        Some(pem) => write_atomic(&p, pem.as_bytes()),
+        None => match std::fs::remove_file(&p) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        },
+    };
+    done.map_err(|e| {
+        Failure::new(format!(
+            "the county's TLS trust anchor {} cannot be saved: {e}",
+            p.display()
+        ))
+    })
+}
+
+/// The county's TLS trust anchor, if the station has one.
+pub fn tls_anchor(data_dir: &Path) -> Result<Option<String>, Failure> {
+    let p = tls_anchor_path(data_dir);
+    match std::fs::read_to_string(&p) {
+        Ok(pem) => Ok(Some(pem)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Failure::new(format!(
+            "the county's TLS trust anchor {} cannot be read: {e}",
+            p.display()
+        ))),
+    }
+}
+
 impl Station {
+    /// The link to the county: `https://` trusts exactly the stored trust anchor. A missing
+    /// anchor for an `https://` county, or a damaged one, is refused here in words.
+    pub fn link(&self, data_dir: &Path) -> Result<store_and_forward::Link, Failure> {
+        let anchor = tls_anchor(data_dir)?;
+        store_and_forward::Link::trusting(&self.county_url, &self.credential, anchor.as_deref())
+            .map_err(|e| {
+                Failure::new(format!(
+                    "县平台的 TLS 信任锚不可用，请向县平台要新的开通文件并重新开通 / {e}; ask the \
+                     county for a new provisioning file and run `kiosk provision FILE`"
+                ))
+            })
+    }
+
     /// The key applications are sealed to, or why there is none.
     pub fn county_key(&self) -> Result<sealing::PublicKey, Failure> {
         self.county_public_key

@@ -75,6 +75,12 @@ pub enum LinkError {
     Outbox(#[from] OutboxError),
     #[error("a stored scan could not be read: {0}")]
     Scan(std::io::Error),
+    /// The county's TLS certificate does not chain to the trust anchor from the
+    /// provisioning file (or names another host, or has expired), or an `https://` county
+    /// has no trust anchor at all. Retrying does not help until the county's certificate or
+    /// the station's provisioning changes, so the sync engine backs off and says so.
+    #[error("the county's TLS certificate is not trusted: {0}")]
+    Untrusted(String),
 }
 
 impl LinkError {
@@ -84,7 +90,9 @@ impl LinkError {
             LinkError::Unreachable(_)
             | LinkError::Server { .. }
             | LinkError::Garbage(_)
-            | LinkError::Scan(_) => true,
+            | LinkError::Scan(_)
+            // The county may renew its certificate; the backoff keeps the tries rare.
+            | LinkError::Untrusted(_) => true,
             LinkError::Refused { body, .. } => body.retryable,
             LinkError::Outbox(_) => false,
         }
@@ -139,13 +147,60 @@ pub type Heartbeat = Arc<dyn Fn() + Send + Sync>;
 /// The longest the engine waits without calling its heartbeat while idle.
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
 
-fn client() -> reqwest::Client {
+/// The HTTP client for `county_url`. `https://` trusts exactly `trust_anchor` (PEM: the
+/// county's CA certificate, or its own self-signed certificate, from the provisioning file):
+/// never the system's certificate store, so a station cannot be talked into another
+/// "county" with a certificate some public CA issued. `http://` (loopback demos and tests)
+/// needs no anchor. An `https://` URL without an anchor is refused before anything is sent.
+fn client(county_url: &str, trust_anchor: Option<&str>) -> Result<reqwest::Client, LinkError> {
+    let https = county_url
+        .get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
+    let roots = match trust_anchor {
+        Some(pem) => trust_roots(pem)?,
+        None if https => {
+            return Err(LinkError::Untrusted(
+                "the county URL is https:// but the station has no trust anchor for it (the \
+                 provisioning file had none)"
+                    .into(),
+            ));
+        }
+        None => rustls::RootCertStore::empty(),
+    };
+    build_client(roots)
+}
+
+fn build_client(roots: rustls::RootCertStore) -> Result<reqwest::Client, LinkError> {
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| LinkError::Untrusted(format!("TLS setup: {e}")))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
     reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
         .connect_timeout(Duration::from_secs(10))
         .timeout(REQUEST_TIMEOUT)
         .user_agent(concat!("village-kiosk/", env!("CARGO_PKG_VERSION")))
         .build()
-        .unwrap_or_default()
+        .map_err(|e| LinkError::Untrusted(format!("TLS setup: {e}")))
+}
+
+/// The certificates in a PEM trust anchor, or why it cannot be used.
+pub fn trust_roots(pem: &str) -> Result<rustls::RootCertStore, LinkError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let bad = |why: String| LinkError::Untrusted(format!("the trust anchor is unusable: {why}"));
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+        let cert = cert.map_err(|e| bad(e.to_string()))?;
+        roots.add(cert).map_err(|e| bad(e.to_string()))?;
+    }
+    if roots.is_empty() {
+        return Err(bad("it holds no certificate".into()));
+    }
+    Ok(roots)
 }
 
 fn lock(outbox: &Mutex<Outbox>) -> MutexGuard<'_, Outbox> {
@@ -158,11 +213,49 @@ fn now() -> OffsetDateTime {
 }
 
 fn transport(e: reqwest::Error) -> LinkError {
+    if let Some(why) = certificate_problem(&e) {
+        return LinkError::Untrusted(why);
+    }
     if e.is_decode() || e.is_body() {
         LinkError::Garbage(e.to_string())
     } else {
         LinkError::Unreachable(e.to_string())
     }
+}
+
+/// The TLS certificate error somewhere in `e`'s causes, in words. tokio-rustls hands a
+/// `rustls::Error` up wrapped in an `io::Error`, whose `source()` skips the wrapped error, so
+/// each `io::Error` is opened by hand.
+fn certificate_problem(e: &reqwest::Error) -> Option<String> {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        let inner = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .map(|i| i as &(dyn std::error::Error + 'static));
+        for candidate in [Some(err), inner].into_iter().flatten() {
+            if let Some(rustls::Error::InvalidCertificate(why)) =
+                candidate.downcast_ref::<rustls::Error>()
+            {
+                return Some(match why {
+                    rustls::CertificateError::UnknownIssuer => {
+                        "it is not signed by the trust anchor from the provisioning file \
+                         (UnknownIssuer)"
+                            .to_string()
+                    }
+                    rustls::CertificateError::NotValidForName
+                    | rustls::CertificateError::NotValidForNameContext { .. } => {
+                        "it is issued for another name than the county URL's host \
+                         (NotValidForName)"
+                            .to_string()
+                    }
+                    other => format!("{other:?}"),
+                });
+            }
+        }
+        next = inner.or_else(|| err.source());
+    }
+    None
 }
 
 /// Turn a non-success answer into the right error.
@@ -211,7 +304,7 @@ pub async fn enrol(
     signing_public_key: Option<String>,
 ) -> Result<EnrolResponse, LinkError> {
     let url = format!("{}{}", prov.county_url.trim_end_matches('/'), paths::ENROL);
-    let resp = client()
+    let resp = client(&prov.county_url, prov.county_tls_anchor.as_deref())?
         .post(url)
         .json(&EnrolRequest {
             station_id: prov.station_id.clone(),
@@ -228,13 +321,32 @@ pub async fn enrol(
 }
 
 impl Link {
+    /// A link to an `http://` county (loopback demos and tests). An `https://` county needs
+    /// [`Link::trusting`]; without it every call fails with [`LinkError::Untrusted`].
     pub fn new(county_url: &str, credential: &str) -> Link {
         Link {
-            client: client(),
+            // Trusts nothing: an https:// county fails every call as untrusted.
+            client: build_client(rustls::RootCertStore::empty()).unwrap_or_default(),
             base: county_url.trim_end_matches('/').to_string(),
             credential: credential.to_string(),
             heartbeat: None,
         }
+    }
+
+    /// A link that trusts exactly `trust_anchor` (PEM, from the provisioning file) for an
+    /// `https://` county. Refused when the anchor holds no usable certificate, or the URL
+    /// is `https://` and there is no anchor.
+    pub fn trusting(
+        county_url: &str,
+        credential: &str,
+        trust_anchor: Option<&str>,
+    ) -> Result<Link, LinkError> {
+        Ok(Link {
+            client: client(county_url, trust_anchor)?,
+            base: county_url.trim_end_matches('/').to_string(),
+            credential: credential.to_string(),
+            heartbeat: None,
+        })
     }
 
     /// Report liveness to `beat` (the appliance's watchdog).
@@ -611,16 +723,31 @@ impl Link {
         mut shutdown: watch::Receiver<bool>,
     ) {
         let mut failures = 0u32;
+        // The last failure logged: a link that keeps failing the same way is logged once,
+        // not once per retry.
+        let mut logged: Option<String> = None;
         while !*shutdown.borrow() {
             let wait = match self.sync_once(&outbox).await {
                 Ok(report) => {
                     failures = 0;
+                    if logged.take().is_some() {
+                        tracing::info!("the county link works again");
+                    }
                     if report != SyncReport::default() {
                         tracing::debug!(?report, "sync round");
                     }
                     poll
                 }
                 Err(e) => {
+                    let text = e.to_string();
+                    if logged.as_deref() != Some(text.as_str()) {
+                        if matches!(e, LinkError::Untrusted(_)) {
+                            tracing::error!("县平台的证书不受信任 / {text}");
+                        } else {
+                            tracing::warn!("sync round failed: {text}");
+                        }
+                        logged = Some(text);
+                    }
                     if let Err(e2) = lock(&outbox).record_link_error(&e.to_string()) {
                         tracing::error!(error = %e2, "could not record the link error");
                     }
@@ -716,5 +843,35 @@ mod tests {
         );
         assert_eq!(parse_http_date("yesterday"), None);
         assert_eq!(parse_http_date(""), None);
+    }
+
+    const CA: &str = include_str!("../../county/tests/data/tls/ca.pem");
+
+    #[test]
+    fn a_trust_anchor_must_hold_a_certificate() {
+        assert_eq!(trust_roots(CA).unwrap().len(), 1);
+        for junk in [
+            "",
+            "hello",
+            "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n",
+        ] {
+            assert!(
+                matches!(trust_roots(junk), Err(LinkError::Untrusted(_))),
+                "{junk:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn https_needs_an_anchor_and_http_does_not() {
+        let err = client("https://county.example", None).unwrap_err();
+        assert!(matches!(err, LinkError::Untrusted(_)), "{err}");
+        assert!(err.to_string().contains("no trust anchor"), "{err}");
+        assert!(client("HTTPS://county.example", None).is_err());
+        assert!(client("http://127.0.0.1:9", None).is_ok());
+        assert!(client("https://county.example", Some(CA)).is_ok());
+        // Retrying later may work (the county may renew its certificate); the backoff
+        // keeps the tries rare.
+        assert!(err.is_retryable());
     }
 }

@@ -23,6 +23,8 @@ pub struct Server {
 
 impl Server {
     pub async fn start() -> Server {
+        // Before any test builds a reqwest client.
+        county::install_tls_provider();
         let dir = tempfile::tempdir().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
