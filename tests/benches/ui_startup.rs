@@ -235,7 +235,9 @@ fn measure(x: &Xvfb, cmd: &mut Command, name: &str, last_frame: &Path) -> Run {
             break at;
         }
         if at > FIRST_FRAME_LIMIT {
-            fail(format!("{name} drew nothing within {FIRST_FRAME_LIMIT:?}: {cmd:?}"));
+            fail(format!(
+                "{name} drew nothing within {FIRST_FRAME_LIMIT:?}: {cmd:?}"
+            ));
         }
         if Instant::now() >= next_sample {
             sample(&mut peak_rss);
@@ -305,8 +307,8 @@ fn write_png(path: &Path, bgrx: &[u8]) {
         .chunks_exact(4)
         .flat_map(|p| [p[2], p[1], p[0]])
         .collect();
-    let file = std::fs::File::create(path)
-        .unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
+    let file =
+        std::fs::File::create(path).unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
     let mut enc = png::Encoder::new(std::io::BufWriter::new(file), WIDTH.into(), HEIGHT.into());
     enc.set_color(png::ColorType::Rgb);
     enc.set_depth(png::BitDepth::Eight);
