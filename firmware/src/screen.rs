@@ -189,12 +189,13 @@ async fn refresh(shared: Shared, handle: UiHandle, alive: crate::watchdog::Beat)
                     ob.recent(50)?,
                     newer,
                     ob.notices(form::now())?,
+                    ob.county_clock()?,
                 ))
             })
         })
         .await;
         match read {
-            Ok(Ok((status, recent, newer, notices))) => {
+            Ok(Ok((status, recent, newer, notices, county_clock))) => {
                 if shown_notices.as_ref() != Some(&notices) {
                     handle.set_notices(villager::notices(&notices));
                     shown_notices = Some(notices);
@@ -206,7 +207,16 @@ async fn refresh(shared: Shared, handle: UiHandle, alive: crate::watchdog::Beat)
                     *shared.catalog.lock().unwrap_or_else(|p| p.into_inner()) = fresh;
                 }
                 let cat = catalog(&shared);
-                handle.set_status(status_view(&shared, &status, sign_in.0));
+                // A clock found wrong (never set since a power cut, gone back, far off the
+                // county's): the strip says so; the county dates such captures itself.
+                let clock_doubtful = crate::clock::note(
+                    form::now(),
+                    crate::clock::last_known(&shared.data_dir),
+                    county_clock,
+                )
+                .confidence
+                    == county_api::ClockConfidence::Doubtful;
+                handle.set_status(status_view(&shared, &status, sign_in.0, clock_doubtful));
                 handle.set_board(recent.iter().map(|r| board_row(&cat, r)).collect());
             }
             Ok(Err(e)) => tracing::error!(error = %e, "cannot read the outbox for the screen"),
@@ -1039,8 +1049,14 @@ fn sign_in(shared: &Shared) -> (bool, bool) {
     }
 }
 
-/// `operator_pin`: whether the counter is behind a PIN (if not, the strip says so).
-fn status_view(shared: &Shared, st: &Status, operator_pin: bool) -> StatusView {
+/// `operator_pin`: whether the counter is behind a PIN (if not, the strip says so);
+/// `clock_doubtful`: the station's clock was found wrong (the strip says so).
+fn status_view(
+    shared: &Shared,
+    st: &Status,
+    operator_pin: bool,
+    clock_doubtful: bool,
+) -> StatusView {
     let waiting = st.counts.get(&AppState::Queued).copied().unwrap_or(0)
         + st.counts.get(&AppState::Sending).copied().unwrap_or(0);
     let (last_zh, last_en) = match st.last_contact {
@@ -1061,6 +1077,15 @@ fn status_view(shared: &Shared, st: &Status, operator_pin: bool) -> StatusView {
             .lines()
             .into_iter()
             .map(|f| (f.zh, f.en))
+            .chain(clock_doubtful.then(|| {
+                (
+                    "本机时间可能不对：请联网校时；期间的申请由县平台按收件日期核对年龄"
+                        .to_string(),
+                    "The clock may be wrong: connect to set it; meanwhile the county checks \
+                     ages by its own date"
+                        .to_string(),
+                )
+            }))
             .chain((!operator_pin).then(|| {
                 (
                     "柜台页面没有设置密码：请技术员设置（kiosk pin set operator）".to_string(),
@@ -1499,6 +1524,26 @@ mod tests {
             std::thread::sleep(Duration::from_millis(50));
         }
         assert!(shows("申请已保存，联网后自动发送到县里。"));
+
+        // The strip's own lines: a doubtful clock and a counter without a PIN are said.
+        let c = lock(controller);
+        let status = c
+            .shared
+            .outbox
+            .read(|ob| ob.status(form::now()))
+            .expect("status");
+        let lines = |pin: bool, doubtful: bool| -> Vec<String> {
+            status_view(&c.shared, &status, pin, doubtful)
+                .faults
+                .into_iter()
+                .map(|(_, en)| en)
+                .collect()
+        };
+        assert!(lines(true, false).is_empty(), "{:?}", lines(true, false));
+        let both = lines(false, true);
+        assert_eq!(both.len(), 2, "{both:?}");
+        assert!(both[0].starts_with("The clock may be wrong"), "{both:?}");
+        assert!(both[1].starts_with("The counter has no PIN"), "{both:?}");
     }
 
     #[test]
