@@ -39,6 +39,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 use uuid::Uuid;
 
+mod catalog;
 mod error;
 mod files;
 mod http;
@@ -434,6 +435,122 @@ pub fn add_clerk(data_dir: &Path, name: &str, password: &str) -> Result<(), Coun
             "a clerk named {name:?} already exists"
         )))
     }
+}
+
+pub use catalog::{Published, PublishedInfo};
+
+/// Publish service-definition revisions and/or county parameters from a publication file
+/// (format in module `catalog`; documented in ARCHITECTURE.md): checked as a whole, stored
+/// as the next catalog version, served by `GET /v1/catalog`. A refused file stores nothing
+/// and the error says why in Chinese and English.
+pub fn publish_catalog(data_dir: &Path, file: &Path, by: &str) -> Result<Published, CountyError> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        CountyError::InvalidInput(format!(
+            "无法读取 {}（{e}） / cannot read {}: {e}",
+            file.display(),
+            file.display()
+        ))
+    })?;
+    files::Dirs::create(data_dir)?;
+    let mut conn = store::open(data_dir)?;
+    catalog::publish(&mut conn, &text, by, &store::now())
+}
+
+/// What is published: the catalog version, the services in force and the parameters.
+pub fn show_catalog(data_dir: &Path) -> Result<PublishedInfo, CountyError> {
+    let conn = store::open(data_dir)?;
+    catalog::show(&conn)
+}
+
+pub use store::NoticeRow;
+
+/// A notice's longest title and body, in characters.
+pub const MAX_NOTICE_TITLE_CHARS: usize = 200;
+pub const MAX_NOTICE_BODY_CHARS: usize = 10_000;
+
+/// Check a notice before it is stored: both languages of title and body, within the
+/// lengths, and an RFC 3339 expiry. The error is bilingual.
+pub(crate) fn check_notice(
+    title: &county_api::I18nText,
+    body: &county_api::I18nText,
+    expires_at: Option<&str>,
+) -> Result<(), CountyError> {
+    for (text, max, zh, en) in [
+        (
+            &title.zh,
+            MAX_NOTICE_TITLE_CHARS,
+            "中文标题",
+            "the Chinese title",
+        ),
+        (
+            &title.en,
+            MAX_NOTICE_TITLE_CHARS,
+            "英文标题",
+            "the English title",
+        ),
+        (
+            &body.zh,
+            MAX_NOTICE_BODY_CHARS,
+            "中文正文",
+            "the Chinese body",
+        ),
+        (
+            &body.en,
+            MAX_NOTICE_BODY_CHARS,
+            "英文正文",
+            "the English body",
+        ),
+    ] {
+        if text.trim().is_empty() {
+            return Err(CountyError::InvalidInput(format!(
+                "{zh}不能为空 / {en} must not be empty"
+            )));
+        }
+        if text.chars().count() > max {
+            return Err(CountyError::InvalidInput(format!(
+                "{zh}超过 {max} 字 / {en} is longer than {max} characters"
+            )));
+        }
+    }
+    if let Some(at) = expires_at
+        && time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).is_err()
+    {
+        return Err(CountyError::InvalidInput(format!(
+            "截止时间 {at:?} 不是 RFC 3339 时间 / the expiry {at:?} is not an RFC 3339 time"
+        )));
+    }
+    Ok(())
+}
+
+/// Publish a notice to every station (`stations` empty) or to the chosen ones (一键发文到村);
+/// stations pull it with `GET /v1/notices?after=`. Returns the rows written (one per chosen
+/// station, or one for all).
+pub fn publish_notice(
+    data_dir: &Path,
+    title: &county_api::I18nText,
+    body: &county_api::I18nText,
+    stations: &[String],
+    expires_at: Option<&str>,
+    by: &str,
+) -> Result<Vec<NoticeRow>, CountyError> {
+    check_notice(title, body, expires_at)?;
+    let stations: Vec<String> = stations.iter().map(|s| s.trim().to_owned()).collect();
+    let mut conn = store::open(data_dir)?;
+    store::publish_notice(
+        &mut conn,
+        title,
+        body,
+        &stations,
+        expires_at,
+        by,
+        &store::now(),
+    )
+}
+
+/// Every notice the county published, newest first.
+pub fn list_notices(data_dir: &Path) -> Result<Vec<NoticeRow>, CountyError> {
+    let conn = store::open(data_dir)?;
+    store::list_notices(&conn)
 }
 
 /// Where the database lives inside a data directory.

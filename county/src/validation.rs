@@ -3,22 +3,26 @@
 //! so a record the station should never have sent (an old build, a tool, a forged request)
 //! is refused with the fields named instead of reaching a clerk.
 //!
-//! Against what: the county's service definitions (the built-in ones; the catalog the county
-//! serves has no revisions or parameter overrides of its own yet, so stations use the same
-//! ones with default parameters). "Today" is the station's: the day of `submitted_at` in
-//! China Standard Time, so a record that waited in the outbox for a week is judged as on the
-//! day it was taken. Scans: a scan slot the definition does not have is refused; a missing
-//! required scan is not (yet) checked here.
+//! Against what: the revision the record names (`service_version`), among every revision the
+//! county ever had — the built-in one and each one it published (module `catalog`) — so a
+//! record captured under an older revision and held in an outbox is still taken. Parameters:
+//! the record passes when it is valid under any set of county parameters that has been in
+//! force (newest first, then the definitions' defaults); the station judged it under the
+//! parameters it had, which may be older than the county's newest. When none passes, the
+//! problems under the newest set are reported. "Today" is the station's: the day of
+//! `submitted_at` in China Standard Time, so a record that waited in the outbox for a week is
+//! judged as on the day it was taken. Scans: a scan slot the definition does not have is
+//! refused; a missing required scan is not (yet) checked here.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::LazyLock;
 
 use county_api::SubmitApplication;
 use kiosk_domain::{Context, ErrorCode, ServiceDefinition};
+use rusqlite::Connection;
 use time::UtcOffset;
 
-/// The services the county takes.
-static SERVICES: LazyLock<Vec<ServiceDefinition>> = LazyLock::new(kiosk_domain::builtin);
+use crate::CountyError;
+use crate::catalog;
 
 /// China Standard Time, the stations' clock.
 const CST: UtcOffset = match UtcOffset::from_hms(8, 0, 0) {
@@ -26,50 +30,70 @@ const CST: UtcOffset = match UtcOffset::from_hms(8, 0, 0) {
     Err(_) => UtcOffset::UTC,
 };
 
-/// The definition of a service the county takes.
-pub(crate) fn service(id: &str) -> Option<&'static ServiceDefinition> {
-    SERVICES.iter().find(|d| d.id == id)
-}
-
-/// The ids of the services the county takes.
-pub(crate) fn service_ids() -> Vec<&'static str> {
-    SERVICES.iter().map(|d| d.id.as_str()).collect()
+/// The ids of the services the county takes, when `id` is not one of them.
+pub(crate) fn unknown_service(
+    conn: &Connection,
+    id: &str,
+) -> Result<Option<Vec<String>>, CountyError> {
+    let ids = catalog::service_ids(conn)?;
+    Ok((!ids.iter().any(|known| known == id)).then_some(ids))
 }
 
 /// Every problem with the record's fields (and scan slots), field id → reason ("中文 /
 /// English"). Empty when the record is valid, and when its service or its `submitted_at` is
 /// unknown or unreadable (the shape checks report those).
-pub(crate) fn problems(application: &SubmitApplication) -> BTreeMap<String, String> {
+pub(crate) fn problems(
+    conn: &Connection,
+    application: &SubmitApplication,
+) -> Result<BTreeMap<String, String>, CountyError> {
     let mut problems = BTreeMap::new();
-    let Some(def) = service(&application.service) else {
-        return problems;
-    };
-    if application.service_version != def.version {
+    let version = application.service_version;
+    let Some(def) = catalog::revision(conn, &application.service, version)? else {
+        let known = catalog::versions(conn, &application.service)?;
+        if known.is_empty() {
+            return Ok(problems);
+        }
+        let known = known
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
         problems.insert(
             "service_version".to_owned(),
             format!(
-                "县平台没有该服务的第 {} 版（现行第 {} 版） / revision {} of {} is not known \
-                 to this county (it has revision {})",
-                application.service_version,
-                def.version,
-                application.service_version,
-                def.id,
-                def.version
+                "县平台没有该服务的第 {} 版（有第 {known} 版） / revision {} of {} is not known \
+                 to this county (it has revisions {known})",
+                application.service_version, application.service_version, application.service,
             ),
         );
-        return problems;
-    }
+        return Ok(problems);
+    };
     let Ok(submitted) = time::OffsetDateTime::parse(
         &application.submitted_at,
         &time::format_description::well_known::Rfc3339,
     ) else {
-        return problems;
+        return Ok(problems);
     };
-    let params = BTreeMap::new();
-    let ctx = Context {
-        today: submitted.to_offset(CST).date(),
-        params: &params,
-    };
+    let today = submitted.to_offset(CST).date();
+    let mut first = None;
+    for params in catalog::param_sets(conn)? {
+        let found = check(&def, application, today, &params);
+        if found.is_empty() {
+            return Ok(found);
+        }
+        first.get_or_insert(found);
+    }
+    Ok(first.unwrap_or_default())
+}
+
+fn check(
+    def: &ServiceDefinition,
+    application: &SubmitApplication,
+    today: time::Date,
+    params: &BTreeMap<String, i64>,
+) -> BTreeMap<String, String> {
+    let mut problems = BTreeMap::new();
+    let ctx = Context { today, params };
     let scans: BTreeSet<String> = application
         .attachments
         .iter()
@@ -90,6 +114,13 @@ pub(crate) fn problems(application: &SubmitApplication) -> BTreeMap<String, Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The problems against a fresh county database (built-in services only).
+    fn problems(a: &SubmitApplication) -> BTreeMap<String, String> {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::store::migrations().to_latest(&mut conn).unwrap();
+        super::problems(&conn, a).unwrap()
+    }
 
     fn valid() -> SubmitApplication {
         let text = include_str!("../../tests/data/applications/elderly-card.json");
