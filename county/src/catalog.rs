@@ -161,15 +161,13 @@ pub(crate) fn publish(
     }
     let mut incoming = Vec::new();
     for (n, value) in publication.services.iter().enumerate() {
-        let name = value
-            .get("id")
-            .and_then(|v| v.as_str())
-            .map(|id| format!(" ({id})"))
-            .unwrap_or_default();
+        let id = value.get("id").and_then(|v| v.as_str());
+        let name_zh = id.map(|id| format!("（{id}）")).unwrap_or_default();
+        let name = id.map(|id| format!(" ({id})")).unwrap_or_default();
         let def = definition::parse(&value.to_string()).map_err(|e| {
             refused(
                 format!(
-                    "第 {} 个服务定义{name}不符合服务定义格式（docs/service-definition.schema.json）",
+                    "第 {} 个服务定义{name_zh}不符合服务定义格式（docs/service-definition.schema.json）",
                     n + 1
                 ),
                 format!(
