@@ -288,6 +288,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/logout", post(logout))
         .route("/queue", get(queue))
         .route("/stations", get(stations))
+        .route("/notices", get(notices).post(publish_notice))
         .route("/applications/{id}", get(application))
         .route("/applications/{id}/decide", post(decide))
         .route("/applications/{id}/scans/{name}", get(scan))
@@ -519,6 +520,112 @@ async fn stations(State(state): State<AppState>, ctx: Ctx, clerk: Clerk) -> Resp
             StatusCode::OK,
             pages::stations(&ctx, &clerk, &rows, time::OffsetDateTime::now_utc()),
         ),
+        Err(e) => internal(e),
+    }
+}
+
+/// The notices page, with a banner and the form's draft.
+async fn notices_page(
+    state: &AppState,
+    ctx: &Ctx,
+    clerk: &Clerk,
+    status: StatusCode,
+    banner: Option<pages::Notice>,
+    draft: &pages::NoticeDraft,
+) -> Response {
+    let loaded = state
+        .read(|conn, _| Ok::<_, CountyError>((db::stations(conn)?, store::list_notices(conn)?)))
+        .await;
+    match loaded {
+        Ok((stations, published)) => page(
+            ctx,
+            status,
+            pages::notices(ctx, clerk, &stations, &published, banner.as_ref(), draft),
+        ),
+        Err(e) => internal(e),
+    }
+}
+
+async fn notices(State(state): State<AppState>, ctx: Ctx, clerk: Clerk) -> Response {
+    let banner = ctx.param("done").map(|_| {
+        pages::Notice::Done(
+            ctx.lang
+                .tr(
+                    "通知已发布，站点下次联系时收到。",
+                    "Published; stations get it at their next call.",
+                )
+                .to_owned(),
+        )
+    });
+    let draft = pages::NoticeDraft::default();
+    notices_page(&state, &ctx, &clerk, StatusCode::OK, banner, &draft).await
+}
+
+/// The notice form: `csrf`, `title_zh`, `title_en`, `body_zh`, `body_en` and any number of
+/// `station` (none: every station). Through the same checks and SQL as `county notice
+/// publish`.
+async fn publish_notice(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    clerk: Clerk,
+    PageForm(pairs): PageForm<Vec<(String, String)>>,
+) -> Response {
+    let value = |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    if !clerk.csrf_ok(&value("csrf")) {
+        return auth::forbidden(ctx.lang);
+    }
+    let draft = pages::NoticeDraft {
+        title_zh: value("title_zh"),
+        title_en: value("title_en"),
+        body_zh: value("body_zh"),
+        body_en: value("body_en"),
+        stations: pairs
+            .iter()
+            .filter(|(k, _)| k == "station")
+            .map(|(_, v)| v.trim().to_owned())
+            .collect(),
+    };
+    let title = county_api::I18nText {
+        zh: draft.title_zh.clone(),
+        en: draft.title_en.clone(),
+    };
+    let body = county_api::I18nText {
+        zh: draft.body_zh.clone(),
+        en: draft.body_en.clone(),
+    };
+    let stations = draft.stations.clone();
+    let name = clerk.name.clone();
+    let published = state
+        .run(move |conn, _| {
+            crate::check_notice(&title, &body, None)?;
+            store::publish_notice(conn, &title, &body, &stations, None, &name, &store::now())
+        })
+        .await;
+    match published {
+        Ok(rows) => {
+            tracing::info!(
+                clerk = %clerk.name, rows = rows.len(),
+                "clerk published a notice on the review page"
+            );
+            see_other("/review/notices?done=1")
+        }
+        Err(CountyError::InvalidInput(text)) => {
+            notices_page(
+                &state,
+                &ctx,
+                &clerk,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(pages::Notice::Refused(text)),
+                &draft,
+            )
+            .await
+        }
         Err(e) => internal(e),
     }
 }

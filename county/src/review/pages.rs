@@ -177,6 +177,7 @@ fn layout(ctx: &Ctx, clerk: Option<&Clerk>, title: &str, body: Markup) -> Markup
                     @if clerk.is_some() {
                         a href="/review/queue" { (lang.tr("待办队列", "Queue")) }
                         a href="/review/stations" { (lang.tr("站点", "Stations")) }
+                        a href="/review/notices" { (lang.tr("通知", "Notices")) }
                     }
                     span.grow {}
                     a href=(ctx.switch_link(other)) hreflang=(other) { (other_name) }
@@ -544,6 +545,85 @@ pub(crate) fn stations(
         }
     };
     layout(ctx, Some(clerk), lang.tr("站点", "Stations"), body)
+}
+
+/// What the clerk typed into the notice form (kept when it is refused).
+#[derive(Default)]
+pub(crate) struct NoticeDraft {
+    pub title_zh: String,
+    pub title_en: String,
+    pub body_zh: String,
+    pub body_en: String,
+    pub stations: Vec<String>,
+}
+
+/// Publish a notice (to every station, or the ticked ones) and the notices published.
+pub(crate) fn notices(
+    ctx: &Ctx,
+    clerk: &Clerk,
+    stations: &[StationRow],
+    published: &[crate::store::NoticeRow],
+    banner: Option<&Notice>,
+    draft: &NoticeDraft,
+) -> Markup {
+    let lang = ctx.lang;
+    let body = html! {
+        h1 { (lang.tr("通知", "Notices")) }
+        @match banner {
+            Some(Notice::Done(text)) => p.banner.ok id="notice" { (text) },
+            Some(Notice::Refused(text)) => p.banner.error id="notice" { (text) },
+            None => {},
+        }
+        h2 { (lang.tr("一键发文到村", "Send a notice to the villages")) }
+        form.login method="post" action="/review/notices" id="notice-form" style="margin: 0; max-width: 40em" {
+            input type="hidden" name="csrf" value=(clerk.csrf);
+            label for="title_zh" { (lang.tr("标题（中文）", "Title (Chinese)")) }
+            input id="title_zh" name="title_zh" required maxlength="200" value=(draft.title_zh);
+            label for="title_en" { (lang.tr("标题（英文）", "Title (English)")) }
+            input id="title_en" name="title_en" required maxlength="200" value=(draft.title_en);
+            label for="body_zh" { (lang.tr("正文（中文）", "Text (Chinese)")) }
+            textarea id="body_zh" name="body_zh" required style="width: 100%" { (draft.body_zh) }
+            label for="body_en" { (lang.tr("正文（英文）", "Text (English)")) }
+            textarea id="body_en" name="body_en" required style="width: 100%" { (draft.body_en) }
+            p { (lang.tr("发给哪些站点（都不选：所有站点）：", "To which stations (none ticked: every station):")) }
+            @for s in stations.iter().filter(|s| s.revoked_at.is_none()) {
+                label style="display: inline-block; margin-right: 1em" {
+                    input type="checkbox" name="station" value=(s.id) style="width: auto"
+                        checked[draft.stations.contains(&s.id)];
+                    " " (s.name) " " span.muted { (s.id) }
+                }
+            }
+            p { button.act type="submit" { (lang.tr("发布", "Publish")) } }
+        }
+        h2 { (lang.tr("已发布的通知", "Published notices")) }
+        table id="notices" {
+            thead { tr {
+                th { "#" }
+                th { (lang.tr("发布时间", "Published")) }
+                th { (lang.tr("发给", "To")) }
+                th { (lang.tr("标题", "Title")) }
+                th { (lang.tr("正文", "Text")) }
+            } }
+            tbody {
+                @for n in published {
+                    tr data-version=(n.version) {
+                        td { (n.version) }
+                        td { (local(&n.published_at)) }
+                        td {
+                            @match (&n.station_id, &n.station_name) {
+                                (None, _) => (lang.tr("所有站点", "every station")),
+                                (Some(id), Some(name)) => { (name) " " span.muted { (id) } },
+                                (Some(id), None) => (id),
+                            }
+                        }
+                        td { (match lang { Lang::Zh => &n.title.zh, Lang::En => &n.title.en }) }
+                        td { (match lang { Lang::Zh => &n.body.zh, Lang::En => &n.body.en }) }
+                    }
+                }
+            }
+        }
+    };
+    layout(ctx, Some(clerk), lang.tr("通知", "Notices"), body)
 }
 
 pub(crate) fn not_found(ctx: &Ctx, clerk: Option<&Clerk>) -> Markup {
