@@ -45,6 +45,7 @@ mod files;
 mod http;
 mod keys;
 mod review;
+pub mod sms;
 pub mod sneakernet;
 mod store;
 pub mod tls;
@@ -84,6 +85,10 @@ struct Inner {
     tls: std::sync::atomic::AtomicBool,
     /// Opens what stations sealed (see `keys`).
     key: sealing::PrivateKey,
+    /// Who delivers the villagers' SMS and how failures are retried (see [`sms`]).
+    sms: Mutex<(Arc<dyn sms::Notifier>, sms::Retry)>,
+    /// Wakes the SMS worker when this server recorded a decision.
+    sms_wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -107,8 +112,44 @@ impl AppState {
                 contacts: store::Contacts::default(),
                 tls: std::sync::atomic::AtomicBool::new(false),
                 key,
+                sms: Mutex::new((Arc::new(sms::LogNotifier), sms::Retry::default())),
+                sms_wake: Arc::new(tokio::sync::Notify::new()),
             }),
         })
+    }
+
+    /// Deliver the villagers' SMS with `notifier` (default: [`sms::LogNotifier`]), retrying
+    /// failures as `retry` says. Takes effect when serving starts.
+    pub fn set_sms(&self, notifier: Arc<dyn sms::Notifier>, retry: sms::Retry) {
+        *self
+            .inner
+            .sms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = (notifier, retry);
+    }
+
+    /// The SMS worker's wake-up call (a decision was just recorded here).
+    pub(crate) fn sms_wake(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.inner.sms_wake)
+    }
+
+    /// Start the SMS worker; send `true` on the returned channel and await the handle to stop
+    /// it.
+    fn start_sms(
+        &self,
+    ) -> (
+        tokio::sync::watch::Sender<bool>,
+        tokio::task::JoinHandle<()>,
+    ) {
+        let (notifier, retry) = self
+            .inner
+            .sms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let worker = sms::spawn_worker(self.clone(), notifier, retry, stopped);
+        (stop, worker)
     }
 
     /// The data directory this state was opened on.
@@ -251,11 +292,14 @@ pub async fn serve_state(
 ) -> Result<(), CountyError> {
     let address = listener.local_addr().map_err(CountyError::Serve)?;
     tracing::info!(%address, data_dir = %state.data_dir().display(), "serving the county API");
+    let (stop_sms, sms_worker) = state.start_sms();
     let served = axum::serve(listener, app(state.clone()))
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(CountyError::Serve);
     state.flush_contacts().await;
+    let _ = stop_sms.send(true);
+    let _ = sms_worker.await;
     served?;
     tracing::info!("county API stopped");
     Ok(())
@@ -279,11 +323,14 @@ pub async fn serve_tls(
         data_dir = %state.data_dir().display(),
         "serving the county API over TLS"
     );
+    let (stop_sms, sms_worker) = state.start_sms();
     let served = axum::serve(listener, app(state.clone()))
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(CountyError::Serve);
     state.flush_contacts().await;
+    let _ = stop_sms.send(true);
+    let _ = sms_worker.await;
     served?;
     tracing::info!("county API stopped");
     Ok(())

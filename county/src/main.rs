@@ -50,6 +50,11 @@ enum Command {
         /// The county's data directory (created if missing).
         #[arg(long, value_name = "DIR", env = "COUNTY_DATA_DIR")]
         data_dir: PathBuf,
+        /// POST each decision's SMS for the villager to this http:// URL as JSON
+        /// (docs/sms-webhook.md); failures are retried from a queue in the database. Without
+        /// it the SMS is only logged (masked name and tracking number).
+        #[arg(long, value_name = "URL")]
+        sms_webhook: Option<String>,
     },
     /// Manage village stations.
     #[command(subcommand)]
@@ -303,12 +308,19 @@ fn run(cli: Cli) -> Result<(), Error> {
             tls_cert,
             tls_key,
             data_dir,
+            sms_webhook,
         } => {
             let tls = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => Some(county::tls::server_config(&cert, &key)?),
                 _ => None,
             };
-            serve(&listen, &data_dir, tls)
+            let notifier: Option<std::sync::Arc<dyn county::sms::Notifier>> = match sms_webhook {
+                Some(url) => Some(std::sync::Arc::new(county::sms::WebhookNotifier::new(
+                    &url,
+                )?)),
+                None => None,
+            };
+            serve(&listen, &data_dir, tls, notifier)
         }
         Command::Station(StationCommand::Add {
             name,
@@ -534,6 +546,7 @@ fn serve(
     listen: &str,
     data_dir: &Path,
     tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    sms: Option<std::sync::Arc<dyn county::sms::Notifier>>,
 ) -> Result<(), Error> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -541,6 +554,9 @@ fn serve(
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime.block_on(async {
         let state = county::AppState::open(data_dir)?;
+        if let Some(notifier) = sms {
+            state.set_sms(notifier, county::sms::Retry::default());
+        }
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;

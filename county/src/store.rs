@@ -26,6 +26,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(crate::review::db::V2_CLERKS),
         M::up(crate::sneakernet::V4_STATION_SIGNING_KEYS),
         M::up(crate::catalog::V5_CATALOG),
+        M::up(crate::sms::V6_SMS_QUEUE),
     ])
 }
 
@@ -943,15 +944,18 @@ pub(crate) fn decide(
         Some(id),
         reason,
     )?;
-    tx.commit()?;
-    Ok(Decision {
+    let decision = Decision {
         cursor: uint(cursor),
         application_id: id,
         tracking_number,
         kind,
         reason: reason.map(str::to_owned),
         decided_at: now.to_owned(),
-    })
+    };
+    // The villager's SMS, queued with the decision or not at all.
+    crate::sms::enqueue(&tx, &station, &decision, now)?;
+    tx.commit()?;
+    Ok(decision)
 }
 
 // ---- Notices ----

@@ -586,3 +586,70 @@ fn notice_publish_goes_to_every_station_or_the_chosen_ones() {
         "{listed}"
     );
 }
+
+#[test]
+fn serve_logs_the_sms_without_personal_data_and_refuses_a_bad_webhook() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let bad = county(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--sms-webhook",
+        "gateway",
+    ]);
+    assert_one_line_error(&bad, "the SMS webhook");
+
+    // A decision taken before the server runs: its SMS waits in the queue.
+    let provisioning = county::add_station(data, "Xiaozhai", "http://county.example").unwrap();
+    let app = submit_in_process(data, &provisioning);
+    let decided = county(&[
+        "decide",
+        "--data-dir",
+        data.to_str().unwrap(),
+        &app.to_string(),
+        "approve",
+    ]);
+    assert!(decided.status.success(), "{decided:?}");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_county"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start county serve");
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let (found, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        while err.read_line(&mut line).unwrap_or(0) > 0 {
+            if line.contains("SMS to the villager") {
+                let _ = found.send(line.clone());
+                return;
+            }
+            line.clear();
+        }
+    });
+    let line = lines.recv_timeout(Duration::from_secs(20));
+    // A graceful stop: the worker records the delivery it has made before the server exits.
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let line = line.expect("the logging notifier wrote its line");
+    assert!(line.contains("EC-7") && line.contains("李**"), "{line}");
+    for personal in ["李德华", "13712345678", "08763123456", "532627"] {
+        assert!(!line.contains(personal), "{personal} in {line}");
+    }
+    assert_eq!(county::sms::queue_counts(data).unwrap(), (1, 0));
+}

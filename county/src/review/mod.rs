@@ -733,6 +733,7 @@ async fn decide(
     let lang = ctx.lang;
     let (status, text) = match decided {
         Ok(decision) => {
+            state.sms_wake().notify_one();
             tracing::info!(
                 clerk = %clerk.name, application = %uuid, cursor = decision.cursor,
                 "clerk decided on the review page"
