@@ -22,8 +22,15 @@
 //!   `validation`); otherwise 422 `invalid_application` names each field and nothing is
 //!   stored.
 //! - The clerk side ([`add_station`], [`revoke_station`], [`add_clerk`],
-//!   [`list_applications`], [`decide`]) opens its own connection, so the CLI works on a data
-//!   directory that a running server holds open.
+//!   [`list_applications`], [`decide`], [`publish_catalog`], [`show_catalog`],
+//!   [`publish_notice`], [`list_notices`]) opens its own connection, so the CLI works on a
+//!   data directory that a running server holds open.
+//! - Catalog (module `catalog`): publications are checked whole against the definition
+//!   schema and the domain's checks, versions only go up; `GET /v1/catalog` serves the latest
+//!   with ETag `"<version>"`; intake takes every revision ever published.
+//! - Each decision queues the villager's SMS in its own transaction; `serve` runs the worker
+//!   that delivers it through an [`sms::Notifier`] (a log line by default, or the webhook of
+//!   `docs/sms-webhook.md`).
 //! - The review page for clerks lives under `/review` on the same server (module `review`:
 //!   maud templates, Argon2id passwords, sessions and CSRF tokens in SQLite).
 //!

@@ -748,3 +748,40 @@ fn notice_form(csrf: &str) -> Vec<(&str, &str)> {
         ("body_en", "Wednesday at the village office."),
     ]
 }
+
+#[tokio::test]
+async fn an_application_is_labelled_by_the_revision_it_was_captured_under() {
+    let server = server_with_clerk().await;
+    let station = server.station("A").await;
+    let mut def = serde_json::to_value(
+        kiosk_domain::builtin()
+            .into_iter()
+            .find(|d| d.id == "birth-permit")
+            .unwrap(),
+    )
+    .unwrap();
+    def["version"] = 2.into();
+    def["fields"][0]["label"]["zh"] = "母亲姓名（第二版）".into();
+    let file = server.data_dir().join("revision.json");
+    std::fs::write(&file, def.to_string()).unwrap();
+    county::publish_catalog(server.data_dir(), &file, "li").unwrap();
+
+    let old = application(&[]);
+    let mut new = application(&[]);
+    new.service_version = 2;
+    for app in [&old, &new] {
+        assert_eq!(station.submit(app).await.status(), StatusCode::CREATED);
+    }
+    let mut li = Browser::clerk(&server, "li").await;
+    let old_page = li
+        .get(&format!("/review/applications/{}", old.application_id))
+        .await
+        .text();
+    let new_page = li
+        .get(&format!("/review/applications/{}", new.application_id))
+        .await
+        .text();
+    assert!(!old_page.contains("第二版"), "{old_page}");
+    assert!(new_page.contains("母亲姓名（第二版）"), "{new_page}");
+    server.stop().await;
+}

@@ -2,8 +2,9 @@
 //! switchable (`?lang=en`, remembered in a cookie), no JavaScript.
 //!
 //! Pages: the login, the queue of complete applications by station and service, one
-//! application (fields and scans side by side, the decision buttons, its audit trail), and the
-//! station dashboard (last contact, backlog). Scans are served only to a logged-in clerk.
+//! application (fields and scans side by side, the decision buttons, its audit trail), the
+//! station dashboard (last contact, backlog), and the notices (publish to every station or
+//! ticked ones, through the same checks and SQL as `county notice publish`; those published). Scans are served only to a logged-in clerk.
 //!
 //! Rules every handler keeps:
 //! - every page but the login needs a live session ([`auth::Clerk`]); without one the answer

@@ -50,8 +50,8 @@ button.warn { background: #9b2c2c; border-color: #9b2c2c; }
 footer { padding: 0 1.4em 1em; font-size: .85em; }
 "#;
 
-/// The shipped service definitions, for labels. (Revisions the county publishes would come
-/// from its catalog; until the county has one, these are the definitions in force.)
+/// The shipped service definitions, for the titles in the queue. (An application's page
+/// labels its fields from the revision it was captured under, `Detail::definition`.)
 static SERVICES: LazyLock<Vec<ServiceDefinition>> = LazyLock::new(kiosk_domain::builtin);
 
 fn service(id: &str) -> Option<&'static ServiceDefinition> {
@@ -62,8 +62,8 @@ fn service_title(id: &str, lang: Lang) -> String {
     service(id).map_or_else(|| id.to_owned(), |s| lang.text(&s.title).to_owned())
 }
 
-fn scan_label(service_id: &str, scan: &str, lang: Lang) -> String {
-    service(service_id)
+fn scan_label(def: Option<&ServiceDefinition>, service_id: &str, scan: &str, lang: Lang) -> String {
+    def.or_else(|| service(service_id))
         .and_then(|s| s.scan(scan))
         .map_or_else(|| scan.to_owned(), |s| lang.text(&s.label).to_owned())
 }
@@ -333,7 +333,7 @@ pub(crate) fn application(
     reason: &str,
 ) -> Markup {
     let lang = ctx.lang;
-    let def = service(&d.service);
+    let def = d.definition.as_ref().or_else(|| service(&d.service));
     // Fields in the definition's order, under its group headings; unknown ones last.
     let mut shown = BTreeSet::new();
     let mut sections: Vec<(String, Vec<(String, String)>)> = Vec::new();
@@ -372,7 +372,8 @@ pub(crate) fn application(
         "ready" => d.state == CountyState::Approved,
         _ => false,
     };
-    let title = format!("{} {}", service_title(&d.service, lang), d.tracking_number);
+    let service_name = def.map_or_else(|| d.service.clone(), |s| lang.text(&s.title).to_owned());
+    let title = format!("{service_name} {}", d.tracking_number);
     let body = html! {
         h1 { (title) }
         p {
@@ -448,12 +449,12 @@ pub(crate) fn application(
                                     (s.received) " / " (s.size) " B"
                                 }
                             } @else if super::inline_image(&s.content_type) {
-                                a href=(href) { img src=(href) alt=(scan_label(&d.service, &s.scan, lang)); }
+                                a href=(href) { img src=(href) alt=(scan_label(def, &d.service, &s.scan, lang)); }
                             } @else {
                                 p { a href=(href) { (lang.tr("打开文件", "Open the file")) " " (s.name) } }
                             }
                             figcaption {
-                                (scan_label(&d.service, &s.scan, lang)) br;
+                                (scan_label(def, &d.service, &s.scan, lang)) br;
                                 span.muted { (s.name) " · " (s.content_type) " · " (s.size) " B" }
                             }
                         }
