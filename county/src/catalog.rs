@@ -38,6 +38,10 @@ use serde::Deserialize;
 
 use crate::CountyError;
 
+/// The built-in definitions, parsed once (intake looks them up on every submission).
+static BUILTIN: std::sync::LazyLock<Vec<ServiceDefinition>> =
+    std::sync::LazyLock::new(kiosk_domain::builtin);
+
 /// The catalog version served while nothing is published.
 pub(crate) const EMPTY_VERSION: u64 = 1;
 
@@ -84,6 +88,31 @@ pub enum Published {
     Unchanged { version: u64 },
 }
 
+/// The version of the catalog in force (a station's poll compares it with its ETag; one
+/// lookup on the primary key).
+pub(crate) fn current_version(conn: &Connection) -> Result<u64, CountyError> {
+    let version: Option<i64> = conn
+        .prepare_cached("SELECT MAX(version) FROM catalog")?
+        .query_row([], |row| row.get(0))?;
+    Ok(version.map_or(EMPTY_VERSION, |v| u64::try_from(v).unwrap_or(EMPTY_VERSION)))
+}
+
+/// The catalog in force as stations get it, as its stored JSON text, with its version.
+pub(crate) fn current_json(conn: &Connection) -> Result<(u64, String), CountyError> {
+    let row: Option<(i64, String)> = conn
+        .prepare_cached("SELECT version, body FROM catalog ORDER BY version DESC LIMIT 1")?
+        .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    match row {
+        Some((version, body)) => Ok((u64::try_from(version).unwrap_or(EMPTY_VERSION), body)),
+        None => {
+            let empty = serde_json::to_string(&current(conn)?)
+                .map_err(|e| CountyError::Corrupt(format!("cannot serialise the catalog: {e}")))?;
+            Ok((EMPTY_VERSION, empty))
+        }
+    }
+}
+
 /// The catalog in force as stations get it (version 1 and empty when nothing is published).
 pub(crate) fn current(conn: &Connection) -> Result<Catalog, CountyError> {
     let body: Option<String> = conn
@@ -104,7 +133,7 @@ pub(crate) fn current(conn: &Connection) -> Result<Catalog, CountyError> {
 /// The definitions in force: the built-in ones, each replaced by its latest published
 /// revision, then services only the county publishes.
 pub(crate) fn in_force(catalog: &Catalog) -> Result<Vec<ServiceDefinition>, CountyError> {
-    let mut services = kiosk_domain::builtin();
+    let mut services = BUILTIN.clone();
     for value in &catalog.services {
         let def: ServiceDefinition = serde_json::from_value(value.clone()).map_err(|e| {
             CountyError::Corrupt(format!("a stored service definition is unreadable: {e}"))
@@ -305,9 +334,10 @@ pub(crate) fn revision(
             ))
         });
     }
-    Ok(kiosk_domain::builtin()
-        .into_iter()
-        .find(|d| d.id == id && d.version == version))
+    Ok(BUILTIN
+        .iter()
+        .find(|d| d.id == id && d.version == version)
+        .cloned())
 }
 
 /// Every revision of service `id` the county knows, ascending (empty: an unknown service).
@@ -316,12 +346,7 @@ pub(crate) fn versions(conn: &Connection, id: &str) -> Result<Vec<u32>, CountyEr
         .prepare_cached("SELECT version FROM service_revisions WHERE service = ?1")?
         .query_map([id], |row| row.get(0))?
         .collect::<Result<_, _>>()?;
-    versions.extend(
-        kiosk_domain::builtin()
-            .iter()
-            .filter(|d| d.id == id)
-            .map(|d| d.version),
-    );
+    versions.extend(BUILTIN.iter().filter(|d| d.id == id).map(|d| d.version));
     versions.sort_unstable();
     versions.dedup();
     Ok(versions)
@@ -333,7 +358,7 @@ pub(crate) fn service_ids(conn: &Connection) -> Result<Vec<String>, CountyError>
         .prepare_cached("SELECT DISTINCT service FROM service_revisions")?
         .query_map([], |row| row.get(0))?
         .collect::<Result<_, _>>()?;
-    ids.extend(kiosk_domain::builtin().into_iter().map(|d| d.id));
+    ids.extend(BUILTIN.iter().map(|d| d.id.clone()));
     ids.sort();
     ids.dedup();
     Ok(ids)

@@ -751,25 +751,45 @@ async fn ack_decisions(
     }
 }
 
+/// `GET /v1/catalog`: 304 when the station's ETag is the version in force (one primary-key
+/// lookup), else the stored catalog JSON as it is.
 async fn catalog(
     State(state): State<AppState>,
     Station(_station): Station,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let catalog = state.read(|conn, _| crate::catalog::current(conn)).await?;
-    let etag = format!("\"{}\"", catalog.version);
-    let etag_header = HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"0\""));
-    let current = headers
+    let asked: Vec<String> = headers
         .get_all(IF_NONE_MATCH)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .map(|tag| tag.trim().trim_start_matches("W/"))
-        .any(|tag| tag == etag || tag == "*");
-    if current {
-        return Ok((StatusCode::NOT_MODIFIED, [(ETAG, etag_header)]).into_response());
-    }
-    Ok(([(ETAG, etag_header)], Json(catalog)).into_response())
+        .map(|tag| tag.trim().trim_start_matches("W/").to_owned())
+        .collect();
+    let found = state
+        .read(move |conn, _| {
+            let version = crate::catalog::current_version(conn)?;
+            let etag = format!("\"{version}\"");
+            if asked.iter().any(|tag| *tag == etag || tag == "*") {
+                Ok::<_, CountyError>((etag, None))
+            } else {
+                let (version, body) = crate::catalog::current_json(conn)?;
+                Ok((format!("\"{version}\""), Some(body)))
+            }
+        })
+        .await?;
+    let (etag, body) = found;
+    let etag_header = HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"0\""));
+    Ok(match body {
+        None => (StatusCode::NOT_MODIFIED, [(ETAG, etag_header)]).into_response(),
+        Some(body) => (
+            [
+                (ETAG, etag_header),
+                (CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            ],
+            body,
+        )
+            .into_response(),
+    })
 }
 
 async fn notices(
