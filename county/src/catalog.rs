@@ -288,8 +288,10 @@ pub(crate) fn publish(
         params![sql_version, now, by, body, params_json],
     )?;
     for (id, rev) in &revisions {
-        let def = services.iter().find(|d| &d.id == id);
-        let text = serde_json::to_string(&def)
+        let Some(def) = services.iter().find(|d| &d.id == id) else {
+            return Err(CountyError::Corrupt(format!("revision {rev} of {id} went missing")));
+        };
+        let text = serde_json::to_string(def)
             .map_err(|e| CountyError::Corrupt(format!("cannot serialise a definition: {e}")))?;
         tx.execute(
             "INSERT INTO service_revisions (service, version, definition, catalog_version)

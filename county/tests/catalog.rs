@@ -242,3 +242,30 @@ async fn notices_reach_every_station_or_only_the_chosen_ones() {
     assert_eq!(county::list_notices(server.data_dir()).unwrap().len(), 2);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_service_only_the_county_publishes_is_taken_at_intake() {
+    let server = Server::start().await;
+    let station = server.station("A").await;
+    let mut new_service = revised("birth-permit", 1);
+    new_service["id"] = "birth-permit-pilot".into();
+    let mut a = application(&[]);
+    a.service = "birth-permit-pilot".into();
+    let unknown = expect_error(
+        station.submit(&a).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::InvalidApplication,
+    )
+    .await;
+    assert!(unknown.field_errors.contains_key("service"), "{unknown:?}");
+
+    publish(&server, &new_service).unwrap();
+    assert_eq!(station.submit(&a).await.status(), StatusCode::CREATED);
+    let info = county::show_catalog(server.data_dir()).unwrap();
+    assert!(
+        info.services
+            .iter()
+            .any(|(id, v, _, _, published)| id == "birth-permit-pilot" && *v == 1 && *published)
+    );
+    server.stop().await;
+}
