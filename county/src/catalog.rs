@@ -289,7 +289,9 @@ pub(crate) fn publish(
     )?;
     for (id, rev) in &revisions {
         let Some(def) = services.iter().find(|d| &d.id == id) else {
-            return Err(CountyError::Corrupt(format!("revision {rev} of {id} went missing")));
+            return Err(CountyError::Corrupt(format!(
+                "revision {rev} of {id} went missing"
+            )));
         };
         let text = serde_json::to_string(def)
             .map_err(|e| CountyError::Corrupt(format!("cannot serialise a definition: {e}")))?;

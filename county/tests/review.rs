@@ -707,8 +707,15 @@ async fn a_clerk_publishes_a_notice_to_chosen_stations_on_the_page() {
     );
     assert!(refused.text().contains("疫苗接种"), "the draft is kept");
 
+    let mut bad_date = notice_form(token);
+    bad_date.push(("expires_on", "next week"));
+    let refused = li.post("/review/notices", &bad_date).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().contains("RFC 3339"), "{}", refused.text());
+
     let mut to_a = notice_form(token);
     to_a.push(("station", &a.id));
+    to_a.push(("expires_on", "2030-01-31"));
     let sent = li.post("/review/notices", &to_a).await;
     assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text());
     let listed = li.get(sent.location.as_deref().unwrap()).await.text();
@@ -724,6 +731,10 @@ async fn a_clerk_publishes_a_notice_to_chosen_stations_on_the_page() {
     let page_a: county_api::NoticePage = a.get("/v1/notices").await.json().await.unwrap();
     assert_eq!(page_a.notices.len(), 1);
     assert_eq!(page_a.notices[0].title.en, "Vaccination");
+    assert_eq!(
+        page_a.notices[0].expires_at.as_deref(),
+        Some("2030-01-31T23:59:59+08:00")
+    );
     let page_b: county_api::NoticePage = b.get("/v1/notices").await.json().await.unwrap();
     assert!(page_b.notices.is_empty(), "only the chosen station");
 

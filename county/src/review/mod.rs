@@ -562,8 +562,8 @@ async fn notices(State(state): State<AppState>, ctx: Ctx, clerk: Clerk) -> Respo
     notices_page(&state, &ctx, &clerk, StatusCode::OK, banner, &draft).await
 }
 
-/// The notice form: `csrf`, `title_zh`, `title_en`, `body_zh`, `body_en` and any number of
-/// `station` (none: every station). Through the same checks and SQL as `county notice
+/// The notice form: `csrf`, `title_zh`, `title_en`, `body_zh`, `body_en`, `expires_on`
+/// (`YYYY-MM-DD` or empty) and any number of `station` (none: every station). Through the same checks and SQL as `county notice
 /// publish`.
 async fn publish_notice(
     State(state): State<AppState>,
@@ -586,6 +586,7 @@ async fn publish_notice(
         title_en: value("title_en"),
         body_zh: value("body_zh"),
         body_en: value("body_en"),
+        expires_on: value("expires_on").trim().to_owned(),
         stations: pairs
             .iter()
             .filter(|(k, _)| k == "station")
@@ -602,10 +603,21 @@ async fn publish_notice(
     };
     let stations = draft.stations.clone();
     let name = clerk.name.clone();
+    // The end of the chosen day at the stations (UTC+8).
+    let expires_at =
+        (!draft.expires_on.is_empty()).then(|| format!("{}T23:59:59+08:00", draft.expires_on));
     let published = state
         .run(move |conn, _| {
-            crate::check_notice(&title, &body, None)?;
-            store::publish_notice(conn, &title, &body, &stations, None, &name, &store::now())
+            crate::check_notice(&title, &body, expires_at.as_deref())?;
+            store::publish_notice(
+                conn,
+                &title,
+                &body,
+                &stations,
+                expires_at.as_deref(),
+                &name,
+                &store::now(),
+            )
         })
         .await;
     match published {

@@ -555,6 +555,8 @@ pub(crate) struct NoticeDraft {
     pub title_en: String,
     pub body_zh: String,
     pub body_en: String,
+    /// `YYYY-MM-DD`, or empty: shown until further notice.
+    pub expires_on: String,
     pub stations: Vec<String>,
 }
 
@@ -586,6 +588,8 @@ pub(crate) fn notices(
             textarea id="body_zh" name="body_zh" required style="width: 100%" { (draft.body_zh) }
             label for="body_en" { (lang.tr("正文（英文）", "Text (English)")) }
             textarea id="body_en" name="body_en" required style="width: 100%" { (draft.body_en) }
+            label for="expires_on" { (lang.tr("显示到（含当天，可不填）", "Show until (inclusive, optional)")) }
+            input id="expires_on" name="expires_on" type="date" value=(draft.expires_on);
             p { (lang.tr("发给哪些站点（都不选：所有站点）：", "To which stations (none ticked: every station):")) }
             @for s in stations.iter().filter(|s| s.revoked_at.is_none()) {
                 label style="display: inline-block; margin-right: 1em" {
