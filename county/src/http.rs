@@ -13,8 +13,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use county_api::{
-    Catalog, DecisionAck, DecisionPage, DecisionQuery, EnrolRequest, EnrolResponse, ErrorCode,
-    HandOver, NoticePage, NoticeQuery, SubmissionReceipt, SubmitApplication, paths,
+    DecisionAck, DecisionPage, DecisionQuery, EnrolRequest, EnrolResponse, ErrorCode, HandOver,
+    NoticePage, NoticeQuery, SubmissionReceipt, SubmitApplication, paths,
 };
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -23,9 +23,6 @@ use crate::error::ApiError;
 use crate::files;
 use crate::store::{self, HandedOver, Submitted};
 use crate::{AppState, CountyError, MAX_JSON_BYTES};
-
-/// The catalog's version and its ETag (`"<version>"`).
-const CATALOG_VERSION: u64 = 1;
 
 /// Every route of the contract.
 pub fn app(state: AppState) -> Router {
@@ -260,7 +257,10 @@ async fn enrol(
 
 /// The shape checks of a submission: 400 for a malformed manifest, 422 for content the county
 /// will not take.
-fn check_submission(application: &SubmitApplication) -> Result<(), ApiError> {
+fn check_submission(
+    conn: &rusqlite::Connection,
+    application: &SubmitApplication,
+) -> Result<(), ApiError> {
     let mut names = BTreeSet::new();
     for a in &application.attachments {
         if !county_api::is_valid_attachment_name(&a.name) {
@@ -305,13 +305,13 @@ fn check_submission(application: &SubmitApplication) -> Result<(), ApiError> {
     if application.tracking_number.trim().is_empty() {
         problems.insert("tracking_number".to_owned(), "must not be empty".to_owned());
     }
-    if crate::validation::service(&application.service).is_none() {
+    if let Some(known) = crate::validation::unknown_service(conn, &application.service)? {
         problems.insert(
             "service".to_owned(),
             format!(
-                "unknown service {:?} (this county takes {})",
+                "县平台不受理该服务 / unknown service {:?} (this county takes {})",
                 application.service,
-                crate::validation::service_ids().join(", ")
+                known.join(", ")
             ),
         );
     }
@@ -339,7 +339,7 @@ fn check_submission(application: &SubmitApplication) -> Result<(), ApiError> {
         problems.insert("fields".to_owned(), "a field id is empty".to_owned());
     }
     if problems.is_empty() {
-        problems = crate::validation::problems(application, time::OffsetDateTime::now_utc());
+        problems = crate::validation::problems(conn, application, time::OffsetDateTime::now_utc())?;
     }
     if problems.is_empty() {
         return Ok(());
@@ -405,7 +405,7 @@ pub(crate) fn intake(
 ) -> Result<Taken, ApiError> {
     let id = application.application_id;
     let (application, wire) = unseal(key, application)?;
-    check_submission(&application)?;
+    check_submission(conn, &application)?;
     // The typed value serialises canonically: fields in declaration order, maps sorted. It
     // is the plaintext (opened) record, so a repeat is recognised however it was sealed.
     let body = serde_json::to_string(&application)
@@ -766,28 +766,45 @@ async fn selftest(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn catalog(Station(_station): Station, headers: HeaderMap) -> Response {
-    let etag = format!("\"{CATALOG_VERSION}\"");
-    let etag_header = HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"0\""));
-    let current = headers
+/// `GET /v1/catalog`: 304 when the station's ETag is the version in force (one primary-key
+/// lookup), else the stored catalog JSON as it is.
+async fn catalog(
+    State(state): State<AppState>,
+    Station(_station): Station,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let asked: Vec<String> = headers
         .get_all(IF_NONE_MATCH)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .map(|tag| tag.trim().trim_start_matches("W/"))
-        .any(|tag| tag == etag || tag == "*");
-    if current {
-        return (StatusCode::NOT_MODIFIED, [(ETAG, etag_header)]).into_response();
-    }
-    // The catalog is filled by the catalog issue (service definitions and county parameters
-    // published by the county); this cut serves an empty one, and stations keep the
-    // definitions they were built with.
-    let catalog = Catalog {
-        version: CATALOG_VERSION,
-        services: Vec::new(),
-        params: BTreeMap::new(),
-    };
-    ([(ETAG, etag_header)], Json(catalog)).into_response()
+        .map(|tag| tag.trim().trim_start_matches("W/").to_owned())
+        .collect();
+    let found = state
+        .read(move |conn, _| {
+            let version = crate::catalog::current_version(conn)?;
+            let etag = format!("\"{version}\"");
+            if asked.iter().any(|tag| *tag == etag || tag == "*") {
+                Ok::<_, CountyError>((etag, None))
+            } else {
+                let (version, body) = crate::catalog::current_json(conn)?;
+                Ok((format!("\"{version}\""), Some(body)))
+            }
+        })
+        .await?;
+    let (etag, body) = found;
+    let etag_header = HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"0\""));
+    Ok(match body {
+        None => (StatusCode::NOT_MODIFIED, [(ETAG, etag_header)]).into_response(),
+        Some(body) => (
+            [
+                (ETAG, etag_header),
+                (CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            ],
+            body,
+        )
+            .into_response(),
+    })
 }
 
 async fn notices(
@@ -908,10 +925,12 @@ mod tests {
                 Some(ErrorCode::InvalidApplication),
             ),
         ];
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        crate::store::migrations().to_latest(&mut conn).unwrap();
         for (what, breaker, expected) in cases {
             let mut a = application();
             breaker(&mut a);
-            let got = check_submission(&a).err().map(|e| e.body().code);
+            let got = check_submission(&conn, &a).err().map(|e| e.body().code);
             assert_eq!(got, *expected, "{what}");
         }
     }

@@ -22,8 +22,15 @@
 //!   `validation`); otherwise 422 `invalid_application` names each field and nothing is
 //!   stored.
 //! - The clerk side ([`add_station`], [`revoke_station`], [`add_clerk`],
-//!   [`list_applications`], [`decide`]) opens its own connection, so the CLI works on a data
-//!   directory that a running server holds open.
+//!   [`list_applications`], [`decide`], [`publish_catalog`], [`show_catalog`],
+//!   [`publish_notice`], [`list_notices`]) opens its own connection, so the CLI works on a
+//!   data directory that a running server holds open.
+//! - Catalog (module `catalog`): publications are checked whole against the definition
+//!   schema and the domain's checks, versions only go up; `GET /v1/catalog` serves the latest
+//!   with ETag `"<version>"`; intake takes every revision ever published.
+//! - Each decision queues the villager's SMS in its own transaction; `serve` runs the worker
+//!   that delivers it through an [`sms::Notifier`] (a log line by default, or the webhook of
+//!   `docs/sms-webhook.md`).
 //! - The review page for clerks lives under `/review` on the same server (module `review`:
 //!   maud templates, Argon2id passwords, sessions and CSRF tokens in SQLite).
 //!
@@ -39,12 +46,14 @@ use rusqlite::Connection;
 use serde::Serialize;
 use uuid::Uuid;
 
+mod catalog;
 mod error;
 mod files;
 mod http;
 mod keys;
 mod review;
 mod selftests;
+pub mod sms;
 pub mod sneakernet;
 mod store;
 pub mod tls;
@@ -84,6 +93,10 @@ struct Inner {
     tls: std::sync::atomic::AtomicBool,
     /// Opens what stations sealed (see `keys`).
     key: sealing::PrivateKey,
+    /// Who delivers the villagers' SMS and how failures are retried (see [`sms`]).
+    sms: Mutex<(Arc<dyn sms::Notifier>, sms::Retry)>,
+    /// Wakes the SMS worker when this server recorded a decision.
+    sms_wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -107,8 +120,44 @@ impl AppState {
                 contacts: store::Contacts::default(),
                 tls: std::sync::atomic::AtomicBool::new(false),
                 key,
+                sms: Mutex::new((Arc::new(sms::LogNotifier), sms::Retry::default())),
+                sms_wake: Arc::new(tokio::sync::Notify::new()),
             }),
         })
+    }
+
+    /// Deliver the villagers' SMS with `notifier` (default: [`sms::LogNotifier`]), retrying
+    /// failures as `retry` says. Takes effect when serving starts.
+    pub fn set_sms(&self, notifier: Arc<dyn sms::Notifier>, retry: sms::Retry) {
+        *self
+            .inner
+            .sms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = (notifier, retry);
+    }
+
+    /// The SMS worker's wake-up call (a decision was just recorded here).
+    pub(crate) fn sms_wake(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.inner.sms_wake)
+    }
+
+    /// Start the SMS worker; send `true` on the returned channel and await the handle to stop
+    /// it.
+    fn start_sms(
+        &self,
+    ) -> (
+        tokio::sync::watch::Sender<bool>,
+        tokio::task::JoinHandle<()>,
+    ) {
+        let (notifier, retry) = self
+            .inner
+            .sms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let worker = sms::spawn_worker(self.clone(), notifier, retry, stopped);
+        (stop, worker)
     }
 
     /// The data directory this state was opened on.
@@ -251,11 +300,14 @@ pub async fn serve_state(
 ) -> Result<(), CountyError> {
     let address = listener.local_addr().map_err(CountyError::Serve)?;
     tracing::info!(%address, data_dir = %state.data_dir().display(), "serving the county API");
+    let (stop_sms, sms_worker) = state.start_sms();
     let served = axum::serve(listener, app(state.clone()))
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(CountyError::Serve);
     state.flush_contacts().await;
+    let _ = stop_sms.send(true);
+    let _ = sms_worker.await;
     served?;
     tracing::info!("county API stopped");
     Ok(())
@@ -279,11 +331,14 @@ pub async fn serve_tls(
         data_dir = %state.data_dir().display(),
         "serving the county API over TLS"
     );
+    let (stop_sms, sms_worker) = state.start_sms();
     let served = axum::serve(listener, app(state.clone()))
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(CountyError::Serve);
     state.flush_contacts().await;
+    let _ = stop_sms.send(true);
+    let _ = sms_worker.await;
     served?;
     tracing::info!("county API stopped");
     Ok(())
@@ -506,6 +561,122 @@ pub fn add_clerk(data_dir: &Path, name: &str, password: &str) -> Result<(), Coun
             "a clerk named {name:?} already exists"
         )))
     }
+}
+
+pub use catalog::{Published, PublishedInfo};
+
+/// Publish service-definition revisions and/or county parameters from a publication file
+/// (format in module `catalog`; documented in ARCHITECTURE.md): checked as a whole, stored
+/// as the next catalog version, served by `GET /v1/catalog`. A refused file stores nothing
+/// and the error says why in Chinese and English.
+pub fn publish_catalog(data_dir: &Path, file: &Path, by: &str) -> Result<Published, CountyError> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        CountyError::InvalidInput(format!(
+            "无法读取 {}（{e}） / cannot read {}: {e}",
+            file.display(),
+            file.display()
+        ))
+    })?;
+    files::Dirs::create(data_dir)?;
+    let mut conn = store::open(data_dir)?;
+    catalog::publish(&mut conn, &text, by, &store::now())
+}
+
+/// What is published: the catalog version, the services in force and the parameters.
+pub fn show_catalog(data_dir: &Path) -> Result<PublishedInfo, CountyError> {
+    let conn = store::open(data_dir)?;
+    catalog::show(&conn)
+}
+
+pub use store::NoticeRow;
+
+/// A notice's longest title and body, in characters.
+pub const MAX_NOTICE_TITLE_CHARS: usize = 200;
+pub const MAX_NOTICE_BODY_CHARS: usize = 10_000;
+
+/// Check a notice before it is stored: both languages of title and body, within the
+/// lengths, and an RFC 3339 expiry. The error is bilingual.
+pub(crate) fn check_notice(
+    title: &county_api::I18nText,
+    body: &county_api::I18nText,
+    expires_at: Option<&str>,
+) -> Result<(), CountyError> {
+    for (text, max, zh, en) in [
+        (
+            &title.zh,
+            MAX_NOTICE_TITLE_CHARS,
+            "中文标题",
+            "the Chinese title",
+        ),
+        (
+            &title.en,
+            MAX_NOTICE_TITLE_CHARS,
+            "英文标题",
+            "the English title",
+        ),
+        (
+            &body.zh,
+            MAX_NOTICE_BODY_CHARS,
+            "中文正文",
+            "the Chinese body",
+        ),
+        (
+            &body.en,
+            MAX_NOTICE_BODY_CHARS,
+            "英文正文",
+            "the English body",
+        ),
+    ] {
+        if text.trim().is_empty() {
+            return Err(CountyError::InvalidInput(format!(
+                "{zh}不能为空 / {en} must not be empty"
+            )));
+        }
+        if text.chars().count() > max {
+            return Err(CountyError::InvalidInput(format!(
+                "{zh}超过 {max} 字 / {en} is longer than {max} characters"
+            )));
+        }
+    }
+    if let Some(at) = expires_at
+        && time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).is_err()
+    {
+        return Err(CountyError::InvalidInput(format!(
+            "截止时间 {at:?} 不是 RFC 3339 时间 / the expiry {at:?} is not an RFC 3339 time"
+        )));
+    }
+    Ok(())
+}
+
+/// Publish a notice to every station (`stations` empty) or to the chosen ones (一键发文到村);
+/// stations pull it with `GET /v1/notices?after=`. Returns the rows written (one per chosen
+/// station, or one for all).
+pub fn publish_notice(
+    data_dir: &Path,
+    title: &county_api::I18nText,
+    body: &county_api::I18nText,
+    stations: &[String],
+    expires_at: Option<&str>,
+    by: &str,
+) -> Result<Vec<NoticeRow>, CountyError> {
+    check_notice(title, body, expires_at)?;
+    let stations: Vec<String> = stations.iter().map(|s| s.trim().to_owned()).collect();
+    let mut conn = store::open(data_dir)?;
+    store::publish_notice(
+        &mut conn,
+        title,
+        body,
+        &stations,
+        expires_at,
+        by,
+        &store::now(),
+    )
+}
+
+/// Every notice the county published, newest first.
+pub fn list_notices(data_dir: &Path) -> Result<Vec<NoticeRow>, CountyError> {
+    let conn = store::open(data_dir)?;
+    store::list_notices(&conn)
 }
 
 /// Where the database lives inside a data directory.

@@ -50,6 +50,11 @@ enum Command {
         /// The county's data directory (created if missing).
         #[arg(long, value_name = "DIR", env = "COUNTY_DATA_DIR")]
         data_dir: PathBuf,
+        /// POST each decision's SMS for the villager to this http:// URL as JSON
+        /// (docs/sms-webhook.md); failures are retried from a queue in the database. Without
+        /// it the SMS is only logged (masked name and tracking number).
+        #[arg(long, value_name = "URL")]
+        sms_webhook: Option<String>,
     },
     /// Manage village stations.
     #[command(subcommand)]
@@ -104,6 +109,12 @@ enum Command {
         #[arg(long, value_name = "DIR", env = "COUNTY_DATA_DIR")]
         data_dir: PathBuf,
     },
+    /// Publish and show the service catalog stations pull (GET /v1/catalog).
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+    /// Publish notices to every station or to chosen ones (一键发文到村).
+    #[command(subcommand)]
+    Notice(NoticeCommand),
     /// Write a station's decisions onto a USB stick, for `kiosk import` at the station.
     ///
     /// The bundle holds every decision for the station and the ids of its applications the
@@ -120,6 +131,79 @@ enum Command {
         /// The directory to write the bundle into (e.g. the mounted USB stick).
         #[arg(long, value_name = "DIR")]
         to: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum CatalogCommand {
+    /// Publish service-definition revisions and/or county parameters as the next catalog
+    /// version.
+    ///
+    /// FILE is one service definition (the format of docs/service-definition.schema.json,
+    /// e.g. domain/services/elderly-card.json) or {"services": [DEFINITION, ...], "params":
+    /// {"min_age": 65}}, either key optional. Every definition must pass the schema and the
+    /// definition checks and have a higher version than the one in force; every parameter
+    /// must be one a service declares. Services not in the file stay in force; "params"
+    /// replaces the county's parameters as a whole. A refused file changes nothing (exit 1);
+    /// a file that changes nothing is reported as unchanged (exit 0). Prints the new version.
+    Publish {
+        /// The county's data directory (created if missing).
+        #[arg(long, value_name = "DIR", env = "COUNTY_DATA_DIR")]
+        data_dir: PathBuf,
+        /// The publication file (JSON).
+        file: PathBuf,
+        /// Who publishes (recorded in the audit trail).
+        #[arg(long, value_name = "NAME", env = "USER", default_value = "clerk")]
+        clerk: String,
+    },
+    /// Show what is published: the catalog version, the services in force, the parameters.
+    Show {
+        /// The county's data directory.
+        #[arg(long, value_name = "DIR", env = "COUNTY_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Print the catalog exactly as stations get it (JSON).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum NoticeCommand {
+    /// Publish a notice; without --station it goes to every station.
+    ///
+    /// Stations pull it with GET /v1/notices?after=VERSION and show it on their screens.
+    /// Prints one line per notice row written (its version and to whom).
+    Publish {
+        /// The county's data directory.
+        #[arg(long, value_name = "DIR", env = "COUNTY_DATA_DIR")]
+        data_dir: PathBuf,
+        /// The title in Chinese.
+        #[arg(long, value_name = "TEXT")]
+        title_zh: String,
+        /// The title in English.
+        #[arg(long, value_name = "TEXT")]
+        title_en: String,
+        /// The text in Chinese.
+        #[arg(long, value_name = "TEXT")]
+        body_zh: String,
+        /// The text in English.
+        #[arg(long, value_name = "TEXT")]
+        body_en: String,
+        /// Send only to this station (repeatable); default: every station.
+        #[arg(long, value_name = "ID")]
+        station: Vec<String>,
+        /// Stations stop showing it after this time (RFC 3339).
+        #[arg(long, value_name = "TIME")]
+        expires_at: Option<String>,
+        /// Who publishes (recorded in the audit trail).
+        #[arg(long, value_name = "NAME", env = "USER", default_value = "clerk")]
+        clerk: String,
+    },
+    /// List every published notice, newest first.
+    List {
+        /// The county's data directory.
+        #[arg(long, value_name = "DIR", env = "COUNTY_DATA_DIR")]
+        data_dir: PathBuf,
     },
 }
 
@@ -231,12 +315,19 @@ fn run(cli: Cli) -> Result<(), Error> {
             tls_cert,
             tls_key,
             data_dir,
+            sms_webhook,
         } => {
             let tls = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => Some(county::tls::server_config(&cert, &key)?),
                 _ => None,
             };
-            serve(&listen, &data_dir, tls)
+            let notifier: Option<std::sync::Arc<dyn county::sms::Notifier>> = match sms_webhook {
+                Some(url) => Some(std::sync::Arc::new(county::sms::WebhookNotifier::new(
+                    &url,
+                )?)),
+                None => None,
+            };
+            serve(&listen, &data_dir, tls, notifier)
         }
         Command::Station(StationCommand::Add {
             name,
@@ -271,6 +362,68 @@ fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::Applications { data_dir, json } => applications(&data_dir, json),
+        Command::Catalog(CatalogCommand::Publish {
+            data_dir,
+            file,
+            clerk,
+        }) => catalog_publish(&data_dir, &file, &clerk),
+        Command::Catalog(CatalogCommand::Show { data_dir, json }) => catalog_show(&data_dir, json),
+        Command::Notice(NoticeCommand::Publish {
+            data_dir,
+            title_zh,
+            title_en,
+            body_zh,
+            body_en,
+            station,
+            expires_at,
+            clerk,
+        }) => {
+            let rows = county::publish_notice(
+                &data_dir,
+                &county_api::I18nText {
+                    zh: title_zh,
+                    en: title_en,
+                },
+                &county_api::I18nText {
+                    zh: body_zh,
+                    en: body_en,
+                },
+                &station,
+                expires_at.as_deref(),
+                &clerk,
+            )?;
+            let mut out = std::io::stdout().lock();
+            for row in rows {
+                match row.station_id {
+                    Some(id) => writeln!(
+                        out,
+                        "已发布通知第 {} 号给服务站 {id} / published notice version {} to station {id}",
+                        row.version, row.version
+                    )?,
+                    None => writeln!(
+                        out,
+                        "已发布通知第 {} 号给所有服务站 / published notice version {} to every station",
+                        row.version, row.version
+                    )?,
+                }
+            }
+            Ok(())
+        }
+        Command::Notice(NoticeCommand::List { data_dir }) => {
+            let mut out = std::io::stdout().lock();
+            for row in county::list_notices(&data_dir)? {
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{} / {}",
+                    row.version,
+                    row.published_at,
+                    row.station_id.as_deref().unwrap_or("*"),
+                    row.title.zh,
+                    row.title.en
+                )?;
+            }
+            Ok(())
+        }
         Command::Import { file, data_dir } => import(&file, &data_dir),
         Command::ExportDecisions {
             data_dir,
@@ -332,10 +485,76 @@ fn run(cli: Cli) -> Result<(), Error> {
     }
 }
 
+fn catalog_publish(data_dir: &Path, file: &Path, clerk: &str) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    match county::publish_catalog(data_dir, file, clerk)? {
+        county::Published::New {
+            version,
+            revisions,
+            params_changed,
+        } => {
+            let mut changes: Vec<String> = revisions
+                .iter()
+                .map(|(id, v)| format!("{id} v{v}"))
+                .collect();
+            if params_changed {
+                changes.push("params".to_owned());
+            }
+            writeln!(
+                out,
+                "已发布服务目录第 {version} 版（{}） / published catalog version {version} ({})",
+                changes.join(", "),
+                changes.join(", ")
+            )?;
+        }
+        county::Published::Unchanged { version } => writeln!(
+            out,
+            "文件内容均已在用，服务目录仍为第 {version} 版 / nothing new: the catalog stays at \
+             version {version}"
+        )?,
+    }
+    Ok(())
+}
+
+fn catalog_show(data_dir: &Path, json: bool) -> Result<(), Error> {
+    let info = county::show_catalog(data_dir)?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&info.catalog)?)?;
+        return Ok(());
+    }
+    match (&info.published_at, &info.published_by) {
+        (Some(at), Some(by)) => writeln!(
+            out,
+            "catalog version {} (published {at} by {by})",
+            info.version
+        )?,
+        _ => writeln!(out, "catalog version {} (nothing published)", info.version)?,
+    }
+    writeln!(out, "services:")?;
+    for (id, version, zh, en, published) in &info.services {
+        writeln!(
+            out,
+            "  {id}\tv{version}\t{}\t{zh} / {en}",
+            if *published { "published" } else { "built-in" }
+        )?;
+    }
+    if info.params.is_empty() {
+        writeln!(out, "params: (defaults)")?;
+    } else {
+        writeln!(out, "params:")?;
+        for (name, value) in &info.params {
+            writeln!(out, "  {name} = {value}")?;
+        }
+    }
+    Ok(())
+}
+
 fn serve(
     listen: &str,
     data_dir: &Path,
     tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    sms: Option<std::sync::Arc<dyn county::sms::Notifier>>,
 ) -> Result<(), Error> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -343,6 +562,9 @@ fn serve(
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime.block_on(async {
         let state = county::AppState::open(data_dir)?;
+        if let Some(notifier) = sms {
+            state.set_sms(notifier, county::sms::Retry::default());
+        }
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;

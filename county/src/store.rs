@@ -9,6 +9,7 @@ use county_api::{
 };
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use rusqlite_migration::{M, Migrations};
+use serde::Serialize;
 use uuid::Uuid;
 
 use crate::{ApplicationSummary, AttachmentSummary, CountyError};
@@ -25,6 +26,8 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(crate::review::db::V2_CLERKS),
         M::up(crate::sneakernet::V4_STATION_SIGNING_KEYS),
         M::up(crate::selftests::V5_STATION_SELFTESTS),
+        M::up(crate::catalog::V5_CATALOG),
+        M::up(crate::sms::V6_SMS_QUEUE),
     ])
 }
 
@@ -942,15 +945,18 @@ pub(crate) fn decide(
         Some(id),
         reason,
     )?;
-    tx.commit()?;
-    Ok(Decision {
+    let decision = Decision {
         cursor: uint(cursor),
         application_id: id,
         tracking_number,
         kind,
         reason: reason.map(str::to_owned),
         decided_at: now.to_owned(),
-    })
+    };
+    // The villager's SMS, queued with the decision or not at all.
+    crate::sms::enqueue(&tx, &station, &decision, now)?;
+    tx.commit()?;
+    Ok(decision)
 }
 
 // ---- Notices ----
@@ -986,6 +992,135 @@ pub(crate) fn notices(
         .collect::<Result<Vec<_>, _>>()?;
     let version = notices.last().map_or(after, |n| n.version);
     Ok(NoticePage { notices, version })
+}
+
+/// A notice as the county lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NoticeRow {
+    pub id: u64,
+    pub version: u64,
+    /// `None`: every station.
+    pub station_id: Option<String>,
+    pub station_name: Option<String>,
+    pub title: I18nText,
+    pub body: I18nText,
+    pub published_at: String,
+    pub expires_at: Option<String>,
+}
+
+/// Publish one notice: to every station (`stations` empty), else one row per chosen station,
+/// each with the next version of the notice stream. All rows or none (an unknown station
+/// refuses the whole publication). Returns the rows written.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn publish_notice(
+    conn: &mut Connection,
+    title: &I18nText,
+    body: &I18nText,
+    stations: &[String],
+    expires_at: Option<&str>,
+    by: &str,
+    now: &str,
+) -> Result<Vec<NoticeRow>, CountyError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut targets: Vec<(Option<String>, Option<String>)> = Vec::new();
+    for station in stations {
+        let name: Option<String> = tx
+            .query_row(
+                "SELECT name FROM stations WHERE id = ?1",
+                [station],
+                |row| row.get(0),
+            )
+            .optional()?;
+        let Some(name) = name else {
+            return Err(CountyError::InvalidInput(format!(
+                "没有服务站 {station} / no station with id {station}"
+            )));
+        };
+        if !targets.iter().any(|(id, _)| id.as_deref() == Some(station)) {
+            targets.push((Some(station.clone()), Some(name)));
+        }
+    }
+    if targets.is_empty() {
+        targets.push((None, None));
+    }
+    let mut rows = Vec::new();
+    for (station_id, station_name) in targets {
+        let version: i64 = tx.query_row(
+            "SELECT COALESCE(MAX(version), 0) + 1 FROM notices",
+            [],
+            |row| row.get(0),
+        )?;
+        tx.execute(
+            "INSERT INTO notices (version, station_id, title_zh, title_en, body_zh, body_en,
+                                  published_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                version, station_id, title.zh, title.en, body.zh, body.en, now, expires_at
+            ],
+        )?;
+        rows.push(NoticeRow {
+            id: uint(tx.last_insert_rowid()),
+            version: uint(version),
+            station_id,
+            station_name,
+            title: title.clone(),
+            body: body.clone(),
+            published_at: now.to_owned(),
+            expires_at: expires_at.map(str::to_owned),
+        });
+    }
+    let to = if stations.is_empty() {
+        "all stations".to_owned()
+    } else {
+        rows.iter()
+            .filter_map(|r| r.station_id.clone())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    audit(
+        &tx,
+        now,
+        &format!("clerk:{by}"),
+        "notice_publish",
+        None,
+        Some(&format!(
+            "notice version {} to {to}",
+            rows.last().map_or(0, |r| r.version)
+        )),
+    )?;
+    tx.commit()?;
+    Ok(rows)
+}
+
+/// Every notice, newest first.
+pub(crate) fn list_notices(conn: &Connection) -> Result<Vec<NoticeRow>, CountyError> {
+    let mut statement = conn.prepare(
+        "SELECT n.id, n.version, n.station_id, s.name, n.title_zh, n.title_en, n.body_zh,
+                n.body_en, n.published_at, n.expires_at
+         FROM notices n LEFT JOIN stations s ON s.id = n.station_id
+         ORDER BY n.version DESC",
+    )?;
+    let rows = statement
+        .query_map([], |row| {
+            Ok(NoticeRow {
+                id: uint(row.get(0)?),
+                version: uint(row.get(1)?),
+                station_id: row.get(2)?,
+                station_name: row.get(3)?,
+                title: I18nText {
+                    zh: row.get(4)?,
+                    en: row.get(5)?,
+                },
+                body: I18nText {
+                    zh: row.get(6)?,
+                    en: row.get(7)?,
+                },
+                published_at: row.get(8)?,
+                expires_at: row.get(9)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
 }
 
 // ---- The clerk's list ----

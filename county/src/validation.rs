@@ -3,24 +3,28 @@
 //! so a record the station should never have sent (an old build, a tool, a forged request)
 //! is refused with the fields named instead of reaching a clerk.
 //!
-//! Against what: the county's service definitions (the built-in ones; the catalog the county
-//! serves has no revisions or parameter overrides of its own yet, so stations use the same
-//! ones with default parameters). "Today" is the station's: the day of `submitted_at` in
-//! China Standard Time, so a record that waited in the outbox for a week is judged as on the
-//! day it was taken — unless the station said its clock was doubtful at the capture
-//! (`clock.confidence = doubtful`: never set since a power cut, gone back, far off the
-//! county's); then the county's own day on arrival decides age rules. Scans: a scan slot the definition does not have is refused; a missing
-//! required scan is not (yet) checked here.
+//! Against what: the revision the record names (`service_version`), among every revision the
+//! county ever had — the built-in one and each one it published (module `catalog`) — so a
+//! record captured under an older revision and held in an outbox is still taken. Parameters:
+//! the record passes when it is valid under any set of county parameters that has been in
+//! force (newest first, then the definitions' defaults); the station judged it under the
+//! parameters it had, which may be older than the county's newest. When none passes, the
+//! problems under the newest set are reported. "Today" is the station's: the day of
+//! `submitted_at` in China Standard Time, so a record that waited in the outbox for a week is
+//! judged as on the day it was taken — unless the station said its clock was doubtful at the
+//! capture (`clock.confidence = doubtful`: never set since a power cut, gone back, far off
+//! the county's); then the county's own day on arrival decides age rules. Scans: a scan slot the definition does not have is
+//! refused; a missing required scan is not (yet) checked here.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::LazyLock;
 
 use county_api::SubmitApplication;
 use kiosk_domain::{Context, ErrorCode, ServiceDefinition};
+use rusqlite::Connection;
 use time::UtcOffset;
 
-/// The services the county takes.
-static SERVICES: LazyLock<Vec<ServiceDefinition>> = LazyLock::new(kiosk_domain::builtin);
+use crate::CountyError;
+use crate::catalog;
 
 /// China Standard Time, the stations' clock.
 const CST: UtcOffset = match UtcOffset::from_hms(8, 0, 0) {
@@ -28,58 +32,76 @@ const CST: UtcOffset = match UtcOffset::from_hms(8, 0, 0) {
     Err(_) => UtcOffset::UTC,
 };
 
-/// The definition of a service the county takes.
-pub(crate) fn service(id: &str) -> Option<&'static ServiceDefinition> {
-    SERVICES.iter().find(|d| d.id == id)
-}
-
-/// The ids of the services the county takes.
-pub(crate) fn service_ids() -> Vec<&'static str> {
-    SERVICES.iter().map(|d| d.id.as_str()).collect()
+/// The ids of the services the county takes, when `id` is not one of them.
+pub(crate) fn unknown_service(
+    conn: &Connection,
+    id: &str,
+) -> Result<Option<Vec<String>>, CountyError> {
+    let ids = catalog::service_ids(conn)?;
+    Ok((!ids.iter().any(|known| known == id)).then_some(ids))
 }
 
 /// Every problem with the record's fields (and scan slots), field id → reason ("中文 /
 /// English"). Empty when the record is valid, and when its service or its `submitted_at` is
 /// unknown or unreadable (the shape checks report those).
 pub(crate) fn problems(
+    conn: &Connection,
     application: &SubmitApplication,
     now: time::OffsetDateTime,
-) -> BTreeMap<String, String> {
+) -> Result<BTreeMap<String, String>, CountyError> {
     let mut problems = BTreeMap::new();
-    let Some(def) = service(&application.service) else {
-        return problems;
-    };
-    if application.service_version != def.version {
+    let version = application.service_version;
+    let Some(def) = catalog::revision(conn, &application.service, version)? else {
+        let known = catalog::versions(conn, &application.service)?;
+        if known.is_empty() {
+            return Ok(problems);
+        }
+        let known = known
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
         problems.insert(
             "service_version".to_owned(),
             format!(
-                "县平台没有该服务的第 {} 版（现行第 {} 版） / revision {} of {} is not known \
-                 to this county (it has revision {})",
-                application.service_version,
-                def.version,
-                application.service_version,
-                def.id,
-                def.version
+                "县平台没有该服务的第 {} 版（有第 {known} 版） / revision {} of {} is not known \
+                 to this county (it has revisions {known})",
+                application.service_version, application.service_version, application.service,
             ),
         );
-        return problems;
-    }
+        return Ok(problems);
+    };
     let Ok(submitted) = time::OffsetDateTime::parse(
         &application.submitted_at,
         &time::format_description::well_known::Rfc3339,
     ) else {
-        return problems;
+        return Ok(problems);
     };
     let doubtful = application
         .clock
         .as_ref()
         .is_some_and(|c| c.confidence == county_api::ClockConfidence::Doubtful);
     let dated = if doubtful { now } else { submitted };
-    let params = BTreeMap::new();
-    let ctx = Context {
-        today: dated.to_offset(CST).date(),
-        params: &params,
-    };
+    let today = dated.to_offset(CST).date();
+    let mut first = None;
+    for params in catalog::param_sets(conn)? {
+        let found = check(&def, application, today, &params);
+        if found.is_empty() {
+            return Ok(found);
+        }
+        first.get_or_insert(found);
+    }
+    Ok(first.unwrap_or_default())
+}
+
+fn check(
+    def: &ServiceDefinition,
+    application: &SubmitApplication,
+    today: time::Date,
+    params: &BTreeMap<String, i64>,
+) -> BTreeMap<String, String> {
+    let mut problems = BTreeMap::new();
+    let ctx = Context { today, params };
     let scans: BTreeSet<String> = application
         .attachments
         .iter()
@@ -98,13 +120,20 @@ pub(crate) fn problems(
 }
 
 #[cfg(test)]
-fn problems_now(application: &SubmitApplication) -> BTreeMap<String, String> {
-    problems(application, time::OffsetDateTime::now_utc())
-}
-
-#[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The problems against a fresh county database (built-in services only), received now.
+    fn problems(a: &SubmitApplication) -> BTreeMap<String, String> {
+        problems_at(a, time::OffsetDateTime::now_utc())
+    }
+
+    /// The same, received at `now` (the county's clock).
+    fn problems_at(a: &SubmitApplication, now: time::OffsetDateTime) -> BTreeMap<String, String> {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::store::migrations().to_latest(&mut conn).unwrap();
+        super::problems(&conn, a, now).unwrap()
+    }
 
     fn valid() -> SubmitApplication {
         let text = include_str!("../../tests/data/applications/elderly-card.json");
@@ -124,7 +153,7 @@ mod tests {
 
     #[test]
     fn the_sample_application_is_valid() {
-        assert_eq!(problems_now(&valid()), BTreeMap::new());
+        assert_eq!(problems(&valid()), BTreeMap::new());
     }
 
     #[test]
@@ -134,7 +163,7 @@ mod tests {
             .insert("applicant.id_number".into(), "532627195003120035".into());
         a.fields.remove("applicant.name");
         a.fields.insert("nickname".into(), "老李".into());
-        let found = problems_now(&a);
+        let found = problems(&a);
         assert_eq!(
             found.keys().map(String::as_str).collect::<Vec<_>>(),
             ["applicant.id_number", "applicant.name", "nickname"],
@@ -153,20 +182,20 @@ mod tests {
         // The station says the 12th (old enough), but its clock was never set after a
         // power cut; the county receives it on the 11th (too young that day).
         a.submitted_at = "2010-03-12T04:00:00Z".into();
-        assert_eq!(problems(&a, at("2010-03-11T04:00:00Z")), BTreeMap::new());
+        assert_eq!(problems_at(&a, at("2010-03-11T04:00:00Z")), BTreeMap::new());
         a.clock = Some(ClockNote {
             confidence: ClockConfidence::Doubtful,
             county_offset_secs: None,
             compared_at: None,
         });
         assert!(
-            problems(&a, at("2010-03-11T04:00:00Z")).contains_key("applicant.birth_date"),
+            problems_at(&a, at("2010-03-11T04:00:00Z")).contains_key("applicant.birth_date"),
             "judged on the county's day"
         );
-        assert_eq!(problems(&a, at("2010-03-12T04:00:00Z")), BTreeMap::new());
+        assert_eq!(problems_at(&a, at("2010-03-12T04:00:00Z")), BTreeMap::new());
         // A checked clock keeps the station's day.
         a.clock.as_mut().unwrap().confidence = ClockConfidence::Checked;
-        assert_eq!(problems(&a, at("2010-03-11T04:00:00Z")), BTreeMap::new());
+        assert_eq!(problems_at(&a, at("2010-03-11T04:00:00Z")), BTreeMap::new());
     }
 
     #[test]
@@ -174,20 +203,20 @@ mod tests {
         // Born 1950-03-12: 60, the card's minimum age, on 2010-03-12 at the station (UTC+8).
         let mut a = valid();
         a.submitted_at = "2010-03-11T15:00:00Z".into(); // 23:00 on the 11th at the station
-        let found = problems_now(&a);
+        let found = problems(&a);
         assert!(
             found.contains_key("applicant.birth_date"),
             "too young: {found:?}"
         );
         a.submitted_at = "2010-03-11T16:30:00Z".into(); // 00:30 on the 12th at the station
-        assert_eq!(problems_now(&a), BTreeMap::new());
+        assert_eq!(problems(&a), BTreeMap::new());
     }
 
     #[test]
     fn an_unknown_revision_or_scan_slot_is_a_problem() {
         let mut a = valid();
         a.service_version = 9;
-        assert!(problems_now(&a).contains_key("service_version"));
+        assert!(problems(&a).contains_key("service_version"));
         let mut a = valid();
         a.attachments.push(county_api::AttachmentManifest {
             name: "x.jpg".into(),
@@ -197,9 +226,9 @@ mod tests {
             sha256: "0".repeat(64),
         });
         assert!(
-            problems_now(&a).contains_key("scans.selfie"),
+            problems(&a).contains_key("scans.selfie"),
             "{:?}",
-            problems_now(&a)
+            problems(&a)
         );
     }
 }

@@ -36,7 +36,15 @@ fn help_documents_every_subcommand() {
     let help = county(&["--help"]);
     assert!(help.status.success());
     let text = stdout(&help);
-    for subcommand in ["serve", "station", "clerk", "applications", "decide"] {
+    for subcommand in [
+        "serve",
+        "station",
+        "clerk",
+        "applications",
+        "decide",
+        "catalog",
+        "notice",
+    ] {
         assert!(
             text.contains(subcommand),
             "{subcommand} missing from:\n{text}"
@@ -63,6 +71,22 @@ fn help_documents_every_subcommand() {
             &["--name", "--data-dir", "standard input"],
         ),
         (&["applications", "--help"], &["--data-dir", "--json"]),
+        (
+            &["catalog", "publish", "--help"],
+            &["--data-dir", "FILE", "\"params\"", "higher version"],
+        ),
+        (&["catalog", "show", "--help"], &["--data-dir", "--json"]),
+        (
+            &["notice", "publish", "--help"],
+            &[
+                "--title-zh",
+                "--title-en",
+                "--body-zh",
+                "--body-en",
+                "--station",
+                "every station",
+            ],
+        ),
         (
             &["decide", "--help"],
             &["--data-dir", "--reason", "approve", "more-papers"],
@@ -412,4 +436,221 @@ fn station_revoke_is_idempotent() {
         &county(&["station", "revoke", "--data-dir", data, "st-nothere"]),
         "no station with id st-nothere",
     );
+}
+
+#[test]
+fn catalog_publish_refuses_a_bad_file_whole_and_show_tells_what_is_in_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("county");
+    let data = data.to_str().unwrap();
+    let file = dir.path().join("publication.json");
+    let file_arg = file.to_str().unwrap();
+    let mut def: serde_json::Value =
+        serde_json::from_str(include_str!("../../domain/services/elderly-card.json")).unwrap();
+
+    // Revision 1 is the built-in one: the version must go up.
+    def["title"]["en"] = "Elderly card (new)".into();
+    std::fs::write(&file, def.to_string()).unwrap();
+    let refused = county(&["catalog", "publish", "--data-dir", data, file_arg]);
+    assert_one_line_error(&refused, "修订须用更高的版本号");
+    assert!(stderr(&refused).contains("needs a higher version"));
+    // Not a definition: the schema's strict reading names the problem.
+    def["version"] = 2.into();
+    def["fields"][0]["colour"] = "red".into();
+    std::fs::write(&file, def.to_string()).unwrap();
+    let refused = county(&["catalog", "publish", "--data-dir", data, file_arg]);
+    assert_one_line_error(&refused, "不符合服务定义格式");
+    assert!(
+        stderr(&refused).contains("unknown field `colour`"),
+        "{}",
+        stderr(&refused)
+    );
+    std::fs::write(&file, "{not json").unwrap();
+    assert_one_line_error(
+        &county(&["catalog", "publish", "--data-dir", data, file_arg]),
+        "not valid JSON",
+    );
+    let shown = county(&["catalog", "show", "--data-dir", data]);
+    assert!(shown.status.success(), "{shown:?}");
+    assert!(
+        stdout(&shown).contains("catalog version 1 (nothing published)"),
+        "{}",
+        stdout(&shown)
+    );
+
+    let good: serde_json::Value =
+        serde_json::from_str(include_str!("../../domain/services/elderly-card.json")).unwrap();
+    let mut good = good;
+    good["version"] = 2.into();
+    let publication = serde_json::json!({"services": [good], "params": {"min_age": 65}});
+    std::fs::write(&file, publication.to_string()).unwrap();
+    let published = county(&[
+        "catalog",
+        "publish",
+        "--data-dir",
+        data,
+        file_arg,
+        "--clerk",
+        "li",
+    ]);
+    assert!(published.status.success(), "{published:?}");
+    assert!(
+        stdout(&published).contains("published catalog version 2 (elderly-card v2, params)"),
+        "{}",
+        stdout(&published)
+    );
+    let again = county(&["catalog", "publish", "--data-dir", data, file_arg]);
+    assert!(again.status.success());
+    assert!(
+        stdout(&again).contains("stays at version 2"),
+        "{}",
+        stdout(&again)
+    );
+
+    let shown = stdout(&county(&["catalog", "show", "--data-dir", data]));
+    assert!(shown.contains("catalog version 2 (published "), "{shown}");
+    assert!(shown.contains("by li)"), "{shown}");
+    assert!(shown.contains("elderly-card\tv2\tpublished"), "{shown}");
+    assert!(shown.contains("birth-permit\tv1\tbuilt-in"), "{shown}");
+    assert!(shown.contains("min_age = 65"), "{shown}");
+    let json = county(&["catalog", "show", "--data-dir", data, "--json"]);
+    let catalog: county_api::Catalog = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(catalog.version, 2);
+    assert_eq!(catalog.params["min_age"], 65);
+}
+
+#[test]
+fn notice_publish_goes_to_every_station_or_the_chosen_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("county");
+    let data = data.to_str().unwrap();
+    let out = dir.path().join("a.toml");
+    let added = county(&[
+        "station",
+        "add",
+        "--name",
+        "A",
+        "--url",
+        "http://127.0.0.1:1",
+        "--out",
+        out.to_str().unwrap(),
+        "--data-dir",
+        data,
+    ]);
+    assert!(added.status.success(), "{added:?}");
+    // The station id is the word of stdout that starts with "st-".
+    let station = stdout(&added)
+        .split_whitespace()
+        .find(|w| w.starts_with("st-"))
+        .unwrap()
+        .to_owned();
+    let notice = |extra: &[&str]| {
+        let mut args = vec![
+            "notice",
+            "publish",
+            "--data-dir",
+            data,
+            "--title-zh",
+            "停电",
+            "--title-en",
+            "Power cut",
+            "--body-zh",
+            "周五停电。",
+            "--body-en",
+            "No power on Friday.",
+        ];
+        args.extend_from_slice(extra);
+        county(&args)
+    };
+    let all = notice(&[]);
+    assert!(all.status.success(), "{all:?}");
+    assert!(stdout(&all).contains("published notice version 1 to every station"));
+    let one = notice(&["--station", &station]);
+    assert!(one.status.success(), "{one:?}");
+    assert!(
+        stdout(&one).contains(&format!("published notice version 2 to station {station}")),
+        "{}",
+        stdout(&one)
+    );
+    assert_one_line_error(
+        &notice(&["--station", "st-nope"]),
+        "no station with id st-nope",
+    );
+    assert_one_line_error(
+        &notice(&["--expires-at", "next week"]),
+        "不是 RFC 3339 时间",
+    );
+    let listed = stdout(&county(&["notice", "list", "--data-dir", data]));
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+    assert!(
+        listed.lines().next().unwrap().starts_with("2\t"),
+        "{listed}"
+    );
+}
+
+#[test]
+fn serve_logs_the_sms_without_personal_data_and_refuses_a_bad_webhook() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let bad = county(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--sms-webhook",
+        "gateway",
+    ]);
+    assert_one_line_error(&bad, "the SMS webhook");
+
+    // A decision taken before the server runs: its SMS waits in the queue.
+    let provisioning = county::add_station(data, "Xiaozhai", "http://county.example").unwrap();
+    let app = submit_in_process(data, &provisioning);
+    let decided = county(&[
+        "decide",
+        "--data-dir",
+        data.to_str().unwrap(),
+        &app.to_string(),
+        "approve",
+    ]);
+    assert!(decided.status.success(), "{decided:?}");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_county"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start county serve");
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let (found, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        while err.read_line(&mut line).unwrap_or(0) > 0 {
+            if line.contains("SMS to the villager") {
+                let _ = found.send(line.clone());
+                return;
+            }
+            line.clear();
+        }
+    });
+    let line = lines.recv_timeout(Duration::from_secs(20));
+    // A graceful stop: the worker records the delivery it has made before the server exits.
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let line = line.expect("the logging notifier wrote its line");
+    assert!(line.contains("EC-7") && line.contains("李**"), "{line}");
+    for personal in ["李德华", "13712345678", "08763123456", "532627"] {
+        assert!(!line.contains(personal), "{personal} in {line}");
+    }
+    assert_eq!(county::sms::queue_counts(data).unwrap(), (1, 0));
 }

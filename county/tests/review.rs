@@ -781,3 +781,122 @@ async fn the_stations_clock_note_is_shown_with_the_submission_time() {
         .await;
     assert!(page.text().contains("与县平台相差 4 秒"), "{}", page.text());
 }
+
+#[tokio::test]
+async fn a_clerk_publishes_a_notice_to_chosen_stations_on_the_page() {
+    let server = server_with_clerk().await;
+    let a = server.station("Xiaozhai").await;
+    let b = server.station("Dazhai").await;
+    let mut li = Browser::clerk(&server, "li").await;
+    let page = li.get("/review/notices").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("Xiaozhai"), "stations to choose from");
+    let token = page.csrf();
+    // Without the session's token nothing is published.
+    let forged = li.post("/review/notices", &notice_form("forged")).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let empty: county_api::NoticePage = a.get("/v1/notices").await.json().await.unwrap();
+    assert!(empty.notices.is_empty());
+
+    // A missing language is refused with the draft kept.
+    let token = token.as_str();
+    let mut missing = notice_form(token);
+    missing[3].1 = " ";
+    let refused = li.post("/review/notices", &missing).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.text().contains("must not be empty"),
+        "{}",
+        refused.text()
+    );
+    assert!(refused.text().contains("疫苗接种"), "the draft is kept");
+
+    let mut bad_date = notice_form(token);
+    bad_date.push(("expires_on", "next week"));
+    let refused = li.post("/review/notices", &bad_date).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().contains("RFC 3339"), "{}", refused.text());
+
+    let mut to_a = notice_form(token);
+    to_a.push(("station", &a.id));
+    to_a.push(("expires_on", "2030-01-31"));
+    let sent = li.post("/review/notices", &to_a).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text());
+    let listed = li.get(sent.location.as_deref().unwrap()).await.text();
+    assert!(
+        listed.contains(r#"id="notice""#),
+        "a banner says it was published"
+    );
+    assert!(
+        listed.contains("周三在村委会。&lt;b&gt;"),
+        "escaped: {listed}"
+    );
+
+    let page_a: county_api::NoticePage = a.get("/v1/notices").await.json().await.unwrap();
+    assert_eq!(page_a.notices.len(), 1);
+    assert_eq!(page_a.notices[0].title.en, "Vaccination");
+    assert_eq!(
+        page_a.notices[0].expires_at.as_deref(),
+        Some("2030-01-31T23:59:59+08:00")
+    );
+    let page_b: county_api::NoticePage = b.get("/v1/notices").await.json().await.unwrap();
+    assert!(page_b.notices.is_empty(), "only the chosen station");
+
+    // No station ticked: every station.
+    assert_eq!(
+        li.post("/review/notices", &notice_form(token)).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let page_b: county_api::NoticePage = b.get("/v1/notices").await.json().await.unwrap();
+    assert_eq!(page_b.notices.len(), 1);
+    let rows = county::list_notices(server.data_dir()).unwrap();
+    assert_eq!(rows.len(), 2);
+    server.stop().await;
+}
+
+fn notice_form(csrf: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("csrf", csrf),
+        ("title_zh", "疫苗接种"),
+        ("title_en", "Vaccination"),
+        ("body_zh", "周三在村委会。<b>"),
+        ("body_en", "Wednesday at the village office."),
+    ]
+}
+
+#[tokio::test]
+async fn an_application_is_labelled_by_the_revision_it_was_captured_under() {
+    let server = server_with_clerk().await;
+    let station = server.station("A").await;
+    let mut def = serde_json::to_value(
+        kiosk_domain::builtin()
+            .into_iter()
+            .find(|d| d.id == "birth-permit")
+            .unwrap(),
+    )
+    .unwrap();
+    def["version"] = 2.into();
+    def["fields"][0]["label"]["zh"] = "母亲姓名（第二版）".into();
+    let file = server.data_dir().join("revision.json");
+    std::fs::write(&file, def.to_string()).unwrap();
+    county::publish_catalog(server.data_dir(), &file, "li").unwrap();
+
+    let old = application(&[]);
+    let mut new = application(&[]);
+    new.service_version = 2;
+    for app in [&old, &new] {
+        assert_eq!(station.submit(app).await.status(), StatusCode::CREATED);
+    }
+    let mut li = Browser::clerk(&server, "li").await;
+    let old_page = li
+        .get(&format!("/review/applications/{}", old.application_id))
+        .await
+        .text();
+    let new_page = li
+        .get(&format!("/review/applications/{}", new.application_id))
+        .await
+        .text();
+    assert!(!old_page.contains("第二版"), "{old_page}");
+    assert!(new_page.contains("母亲姓名（第二版）"), "{new_page}");
+    server.stop().await;
+}

@@ -275,6 +275,8 @@ pub(crate) struct Detail {
     pub fields: Vec<(String, String)>,
     pub scans: Vec<Scan>,
     pub audit: Vec<AuditRow>,
+    /// The revision the record was captured under (built in or published), for labels.
+    pub definition: Option<kiosk_domain::ServiceDefinition>,
 }
 
 /// One row of the audit trail.
@@ -309,6 +311,7 @@ pub(crate) fn application(conn: &Connection, id: Uuid) -> Result<Option<Detail>,
                         fields: Vec::new(),
                         scans: Vec::new(),
                         audit: Vec::new(),
+                        definition: None,
                     },
                     row.get::<_, String>(5)?,
                     row.get::<_, String>(8)?,
@@ -320,6 +323,7 @@ pub(crate) fn application(conn: &Connection, id: Uuid) -> Result<Option<Detail>,
         return Ok(None);
     };
     detail.state = parse_state(&state)?;
+    detail.definition = crate::catalog::revision(conn, &detail.service, detail.service_version)?;
     // The stored body is the canonical JSON of the submission (see `store::submit`).
     let submission: SubmitApplication = serde_json::from_str(&body)
         .map_err(|e| CountyError::Corrupt(format!("application {id}: stored body: {e}")))?;

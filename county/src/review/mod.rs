@@ -2,8 +2,9 @@
 //! switchable (`?lang=en`, remembered in a cookie), no JavaScript.
 //!
 //! Pages: the login, the queue of complete applications by station and service, one
-//! application (fields and scans side by side, the decision buttons, its audit trail), and the
-//! station dashboard (last contact, backlog). Scans are served only to a logged-in clerk.
+//! application (fields and scans side by side, the decision buttons, its audit trail), the
+//! station dashboard (last contact, backlog), and the notices (publish to every station or
+//! ticked ones, through the same checks and SQL as `county notice publish`; those published). Scans are served only to a logged-in clerk.
 //!
 //! Rules every handler keeps:
 //! - every page but the login needs a live session ([`auth::Clerk`]); without one the answer
@@ -288,6 +289,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/logout", post(logout))
         .route("/queue", get(queue))
         .route("/stations", get(stations))
+        .route("/notices", get(notices).post(publish_notice))
         .route("/applications/{id}", get(application))
         .route("/applications/{id}/decide", post(decide))
         .route("/applications/{id}/scans/{name}", get(scan))
@@ -523,6 +525,124 @@ async fn stations(State(state): State<AppState>, ctx: Ctx, clerk: Clerk) -> Resp
     }
 }
 
+/// The notices page, with a banner and the form's draft.
+async fn notices_page(
+    state: &AppState,
+    ctx: &Ctx,
+    clerk: &Clerk,
+    status: StatusCode,
+    banner: Option<pages::Notice>,
+    draft: &pages::NoticeDraft,
+) -> Response {
+    let loaded = state
+        .read(|conn, _| Ok::<_, CountyError>((db::stations(conn)?, store::list_notices(conn)?)))
+        .await;
+    match loaded {
+        Ok((stations, published)) => page(
+            ctx,
+            status,
+            pages::notices(ctx, clerk, &stations, &published, banner.as_ref(), draft),
+        ),
+        Err(e) => internal(e),
+    }
+}
+
+async fn notices(State(state): State<AppState>, ctx: Ctx, clerk: Clerk) -> Response {
+    let banner = ctx.param("done").map(|_| {
+        pages::Notice::Done(
+            ctx.lang
+                .tr(
+                    "通知已发布，站点下次联系时收到。",
+                    "Published; stations get it at their next call.",
+                )
+                .to_owned(),
+        )
+    });
+    let draft = pages::NoticeDraft::default();
+    notices_page(&state, &ctx, &clerk, StatusCode::OK, banner, &draft).await
+}
+
+/// The notice form: `csrf`, `title_zh`, `title_en`, `body_zh`, `body_en`, `expires_on`
+/// (`YYYY-MM-DD` or empty) and any number of `station` (none: every station). Through the same checks and SQL as `county notice
+/// publish`.
+async fn publish_notice(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    clerk: Clerk,
+    PageForm(pairs): PageForm<Vec<(String, String)>>,
+) -> Response {
+    let value = |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    if !clerk.csrf_ok(&value("csrf")) {
+        return auth::forbidden(ctx.lang);
+    }
+    let draft = pages::NoticeDraft {
+        title_zh: value("title_zh"),
+        title_en: value("title_en"),
+        body_zh: value("body_zh"),
+        body_en: value("body_en"),
+        expires_on: value("expires_on").trim().to_owned(),
+        stations: pairs
+            .iter()
+            .filter(|(k, _)| k == "station")
+            .map(|(_, v)| v.trim().to_owned())
+            .collect(),
+    };
+    let title = county_api::I18nText {
+        zh: draft.title_zh.clone(),
+        en: draft.title_en.clone(),
+    };
+    let body = county_api::I18nText {
+        zh: draft.body_zh.clone(),
+        en: draft.body_en.clone(),
+    };
+    let stations = draft.stations.clone();
+    let name = clerk.name.clone();
+    // The end of the chosen day at the stations (UTC+8).
+    let expires_at =
+        (!draft.expires_on.is_empty()).then(|| format!("{}T23:59:59+08:00", draft.expires_on));
+    let published = state
+        .run(move |conn, _| {
+            crate::check_notice(&title, &body, expires_at.as_deref())?;
+            store::publish_notice(
+                conn,
+                &title,
+                &body,
+                &stations,
+                expires_at.as_deref(),
+                &name,
+                &store::now(),
+            )
+        })
+        .await;
+    match published {
+        Ok(rows) => {
+            tracing::info!(
+                clerk = %clerk.name, rows = rows.len(),
+                "clerk published a notice on the review page"
+            );
+            see_other("/review/notices?done=1")
+        }
+        Err(CountyError::InvalidInput(text)) => {
+            notices_page(
+                &state,
+                &ctx,
+                &clerk,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(pages::Notice::Refused(text)),
+                &draft,
+            )
+            .await
+        }
+        Err(e) => internal(e),
+    }
+}
+
 /// An application page, with a notice above it.
 async fn application_page(
     state: &AppState,
@@ -626,6 +746,7 @@ async fn decide(
     let lang = ctx.lang;
     let (status, text) = match decided {
         Ok(decision) => {
+            state.sms_wake().notify_one();
             tracing::info!(
                 clerk = %clerk.name, application = %uuid, cursor = decision.cursor,
                 "clerk decided on the review page"

@@ -50,8 +50,8 @@ button.warn { background: #9b2c2c; border-color: #9b2c2c; }
 footer { padding: 0 1.4em 1em; font-size: .85em; }
 "#;
 
-/// The shipped service definitions, for labels. (Revisions the county publishes would come
-/// from its catalog; until the county has one, these are the definitions in force.)
+/// The shipped service definitions, for the titles in the queue. (An application's page
+/// labels its fields from the revision it was captured under, `Detail::definition`.)
 static SERVICES: LazyLock<Vec<ServiceDefinition>> = LazyLock::new(kiosk_domain::builtin);
 
 fn service(id: &str) -> Option<&'static ServiceDefinition> {
@@ -62,8 +62,8 @@ fn service_title(id: &str, lang: Lang) -> String {
     service(id).map_or_else(|| id.to_owned(), |s| lang.text(&s.title).to_owned())
 }
 
-fn scan_label(service_id: &str, scan: &str, lang: Lang) -> String {
-    service(service_id)
+fn scan_label(def: Option<&ServiceDefinition>, service_id: &str, scan: &str, lang: Lang) -> String {
+    def.or_else(|| service(service_id))
         .and_then(|s| s.scan(scan))
         .map_or_else(|| scan.to_owned(), |s| lang.text(&s.label).to_owned())
 }
@@ -177,6 +177,7 @@ fn layout(ctx: &Ctx, clerk: Option<&Clerk>, title: &str, body: Markup) -> Markup
                     @if clerk.is_some() {
                         a href="/review/queue" { (lang.tr("待办队列", "Queue")) }
                         a href="/review/stations" { (lang.tr("站点", "Stations")) }
+                        a href="/review/notices" { (lang.tr("通知", "Notices")) }
                     }
                     span.grow {}
                     a href=(ctx.switch_link(other)) hreflang=(other) { (other_name) }
@@ -332,7 +333,7 @@ pub(crate) fn application(
     reason: &str,
 ) -> Markup {
     let lang = ctx.lang;
-    let def = service(&d.service);
+    let def = d.definition.as_ref().or_else(|| service(&d.service));
     // Fields in the definition's order, under its group headings; unknown ones last.
     let mut shown = BTreeSet::new();
     let mut sections: Vec<(String, Vec<(String, String)>)> = Vec::new();
@@ -371,7 +372,8 @@ pub(crate) fn application(
         "ready" => d.state == CountyState::Approved,
         _ => false,
     };
-    let title = format!("{} {}", service_title(&d.service, lang), d.tracking_number);
+    let service_name = def.map_or_else(|| d.service.clone(), |s| lang.text(&s.title).to_owned());
+    let title = format!("{service_name} {}", d.tracking_number);
     let body = html! {
         h1 { (title) }
         p {
@@ -452,12 +454,12 @@ pub(crate) fn application(
                                     (s.received) " / " (s.size) " B"
                                 }
                             } @else if super::inline_image(&s.content_type) {
-                                a href=(href) { img src=(href) alt=(scan_label(&d.service, &s.scan, lang)); }
+                                a href=(href) { img src=(href) alt=(scan_label(def, &d.service, &s.scan, lang)); }
                             } @else {
                                 p { a href=(href) { (lang.tr("打开文件", "Open the file")) " " (s.name) } }
                             }
                             figcaption {
-                                (scan_label(&d.service, &s.scan, lang)) br;
+                                (scan_label(def, &d.service, &s.scan, lang)) br;
                                 span.muted { (s.name) " · " (s.content_type) " · " (s.size) " B" }
                             }
                         }
@@ -606,6 +608,89 @@ fn clock_words(c: &county_api::ClockNote, lang: Lang) -> String {
             )
             .to_string(),
     }
+}
+
+/// What the clerk typed into the notice form (kept when it is refused).
+#[derive(Default)]
+pub(crate) struct NoticeDraft {
+    pub title_zh: String,
+    pub title_en: String,
+    pub body_zh: String,
+    pub body_en: String,
+    /// `YYYY-MM-DD`, or empty: shown until further notice.
+    pub expires_on: String,
+    pub stations: Vec<String>,
+}
+
+/// Publish a notice (to every station, or the ticked ones) and the notices published.
+pub(crate) fn notices(
+    ctx: &Ctx,
+    clerk: &Clerk,
+    stations: &[StationRow],
+    published: &[crate::store::NoticeRow],
+    banner: Option<&Notice>,
+    draft: &NoticeDraft,
+) -> Markup {
+    let lang = ctx.lang;
+    let body = html! {
+        h1 { (lang.tr("通知", "Notices")) }
+        @match banner {
+            Some(Notice::Done(text)) => p.banner.ok id="notice" { (text) },
+            Some(Notice::Refused(text)) => p.banner.error id="notice" { (text) },
+            None => {},
+        }
+        h2 { (lang.tr("一键发文到村", "Send a notice to the villages")) }
+        form.login method="post" action="/review/notices" id="notice-form" style="margin: 0; max-width: 40em" {
+            input type="hidden" name="csrf" value=(clerk.csrf);
+            label for="title_zh" { (lang.tr("标题（中文）", "Title (Chinese)")) }
+            input id="title_zh" name="title_zh" required maxlength="200" value=(draft.title_zh);
+            label for="title_en" { (lang.tr("标题（英文）", "Title (English)")) }
+            input id="title_en" name="title_en" required maxlength="200" value=(draft.title_en);
+            label for="body_zh" { (lang.tr("正文（中文）", "Text (Chinese)")) }
+            textarea id="body_zh" name="body_zh" required style="width: 100%" { (draft.body_zh) }
+            label for="body_en" { (lang.tr("正文（英文）", "Text (English)")) }
+            textarea id="body_en" name="body_en" required style="width: 100%" { (draft.body_en) }
+            label for="expires_on" { (lang.tr("显示到（含当天，可不填）", "Show until (inclusive, optional)")) }
+            input id="expires_on" name="expires_on" type="date" value=(draft.expires_on);
+            p { (lang.tr("发给哪些站点（都不选：所有站点）：", "To which stations (none ticked: every station):")) }
+            @for s in stations.iter().filter(|s| s.revoked_at.is_none()) {
+                label style="display: inline-block; margin-right: 1em" {
+                    input type="checkbox" name="station" value=(s.id) style="width: auto"
+                        checked[draft.stations.contains(&s.id)];
+                    " " (s.name) " " span.muted { (s.id) }
+                }
+            }
+            p { button.act type="submit" { (lang.tr("发布", "Publish")) } }
+        }
+        h2 { (lang.tr("已发布的通知", "Published notices")) }
+        table id="notices" {
+            thead { tr {
+                th { "#" }
+                th { (lang.tr("发布时间", "Published")) }
+                th { (lang.tr("发给", "To")) }
+                th { (lang.tr("标题", "Title")) }
+                th { (lang.tr("正文", "Text")) }
+            } }
+            tbody {
+                @for n in published {
+                    tr data-version=(n.version) {
+                        td { (n.version) }
+                        td { (local(&n.published_at)) }
+                        td {
+                            @match (&n.station_id, &n.station_name) {
+                                (None, _) => (lang.tr("所有站点", "every station")),
+                                (Some(id), Some(name)) => { (name) " " span.muted { (id) } },
+                                (Some(id), None) => (id),
+                            }
+                        }
+                        td { (match lang { Lang::Zh => &n.title.zh, Lang::En => &n.title.en }) }
+                        td { (match lang { Lang::Zh => &n.body.zh, Lang::En => &n.body.en }) }
+                    }
+                }
+            }
+        }
+    };
+    layout(ctx, Some(clerk), lang.tr("通知", "Notices"), body)
 }
 
 pub(crate) fn not_found(ctx: &Ctx, clerk: Option<&Clerk>) -> Markup {

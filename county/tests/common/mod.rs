@@ -23,15 +23,24 @@ pub struct Server {
 
 impl Server {
     pub async fn start() -> Server {
+        Server::start_with(tempfile::tempdir().unwrap(), |_| {}).await
+    }
+
+    /// A server on `dir` (which may hold an earlier server's data) whose state `setup`
+    /// adjusts before it serves.
+    pub async fn start_with(
+        dir: tempfile::TempDir,
+        setup: impl FnOnce(&county::AppState),
+    ) -> Server {
         // Before any test builds a reqwest client.
         county::install_tls_provider();
-        let dir = tempfile::tempdir().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = oneshot::channel::<()>();
-        let data_dir = dir.path().to_owned();
+        let state = county::AppState::open(dir.path()).unwrap();
+        setup(&state);
         let task = tokio::spawn(async move {
-            county::serve(listener, &data_dir, async {
+            county::serve_state(listener, state, async {
                 let _ = stopped.await;
             })
             .await
@@ -80,13 +89,20 @@ impl Server {
     }
 
     /// Stop the server and wait for it to finish gracefully.
-    pub async fn stop(mut self) {
+    pub async fn stop(self) {
+        self.stop_keeping_data().await;
+    }
+
+    /// Stop the server gracefully; its data directory is handed back for another one.
+    pub async fn stop_keeping_data(mut self) -> tempfile::TempDir {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         if let Some(task) = self.task.take() {
             task.await.unwrap().unwrap();
         }
+        let placeholder = tempfile::tempdir().unwrap();
+        std::mem::replace(&mut self.dir, placeholder)
     }
 }
 
