@@ -73,8 +73,12 @@ pub fn run(data_dir: &Path, config: &Config, headless: bool) -> Result<(), Failu
         }
     }
     let station = match Station::load(data_dir)? {
+        // An identity from before signing keys is enrolled afresh, so `kiosk export` works
+        // in the demo too.
         Some(mut s)
-            if county_dir.join("county.sqlite3").exists() && s.county_public_key.is_some() =>
+            if county_dir.join("county.sqlite3").exists()
+                && s.county_public_key.is_some()
+                && crate::station::signing_key_path(data_dir).exists() =>
         {
             s.county_url = url.clone();
             s.save(data_dir)?;
@@ -82,7 +86,12 @@ pub fn run(data_dir: &Path, config: &Config, headless: bool) -> Result<(), Failu
         }
         _ => {
             let prov = county::add_station(&county_dir, DEMO_STATION, &url)?;
-            let enrolled = rt.block_on(store_and_forward::sync::enrol(&prov, None))?;
+            // As `kiosk provision` does: the signing key first, its public half enrolled.
+            let signing = crate::station::new_signing_key(data_dir)?;
+            let enrolled = rt.block_on(store_and_forward::sync::enrol(
+                &prov,
+                Some(signing.verifying_key().to_string()),
+            ))?;
             let s = Station {
                 county_url: url.clone(),
                 station_id: enrolled.station_id,

@@ -1077,7 +1077,9 @@ fn status_view(
             .lines()
             .into_iter()
             .map(|f| (f.zh, f.en))
-            .chain(clock_doubtful.then(|| {
+            .collect(),
+        staff_notes: clock_doubtful
+            .then(|| {
                 (
                     "本机时间可能不对：请联网校时；期间的申请由县平台按收件日期核对年龄"
                         .to_string(),
@@ -1085,7 +1087,8 @@ fn status_view(
                      ages by its own date"
                         .to_string(),
                 )
-            }))
+            })
+            .into_iter()
             .chain((!operator_pin).then(|| {
                 (
                     "柜台页面没有设置密码：请技术员设置（kiosk pin set operator）".to_string(),
@@ -1534,7 +1537,7 @@ mod tests {
             .expect("status");
         let lines = |pin: bool, doubtful: bool| -> Vec<String> {
             status_view(&c.shared, &status, pin, doubtful)
-                .faults
+                .staff_notes
                 .into_iter()
                 .map(|(_, en)| en)
                 .collect()

@@ -13,6 +13,18 @@ use crate::view::{
     MessageKind, NoticeView, PersonRow, ReceiptView, ScanView, ServiceTile, StatusView, UiEvent,
 };
 
+fn texts(items: &[(String, String)]) -> ModelRc<g::ErrorText> {
+    ModelRc::new(VecModel::from(
+        items
+            .iter()
+            .map(|(zh, en)| g::ErrorText {
+                zh: s(zh),
+                en: s(en),
+            })
+            .collect::<Vec<_>>(),
+    ))
+}
+
 /// The longest PIN the keypad takes.
 pub(crate) const PIN_MAX_DIGITS: usize = 8;
 
@@ -173,15 +185,8 @@ pub(crate) fn status(v: &StatusView) -> g::StatusData {
         contact_zh: contact_zh.into(),
         contact_en: contact_en.into(),
         demo: v.demo,
-        faults: ModelRc::new(VecModel::from(
-            v.faults
-                .iter()
-                .map(|(zh, en)| g::ErrorText {
-                    zh: s(zh),
-                    en: s(en),
-                })
-                .collect::<Vec<_>>(),
-        )),
+        faults: texts(&v.faults),
+        staff_notes: texts(&v.staff_notes),
     }
 }
 
@@ -771,6 +776,7 @@ mod tests {
             last_contact_en: "today 09:12".into(),
             demo: true,
             faults: vec![("扫描仪没有连接".into(), "Scanner not found".into())],
+            staff_notes: Vec::new(),
         });
         assert_eq!(busy.faults.row_count(), 1);
         assert_eq!(

@@ -110,6 +110,9 @@ pub struct StatusView {
     /// Devices that are missing or unusable, each as (Chinese, English): what happened,
     /// then what to do. Shown in a strip under the bar until cleared.
     pub faults: Vec<(String, String)>,
+    /// Station matters for the staff only (no operator PIN, a doubtful clock), as
+    /// (Chinese, English): in the same strip, but not on the villager's pages.
+    pub staff_notes: Vec<(String, String)>,
 }
 
 /// One application on the counter board.

@@ -46,6 +46,7 @@ fn status(link_up: bool) -> StatusView {
         last_contact_en: "today 09:12".into(),
         demo: true,
         faults: Vec::new(),
+        staff_notes: Vec::new(),
     }
 }
 
@@ -436,6 +437,28 @@ fn pages_render_and_respond() {
         screen.shows("Card reader not connected: check its USB cable, unplug it and plug it back")
     );
     screen.tap("中文");
+    // A staff note (no operator PIN) is on the staff's pages only; device faults everywhere.
+    screen.handle().set_status(StatusView {
+        faults: vec![("读卡器没有连接".into(), "Card reader not connected".into())],
+        staff_notes: vec![(
+            "柜台页面没有设置密码".into(),
+            "The counter has no PIN".into(),
+        )],
+        ..status(true)
+    });
+    screen.render();
+    assert!(screen.shows("柜台页面没有设置密码"));
+    screen.tap("村民页面");
+    screen.render();
+    assert!(
+        screen.shows("读卡器没有连接"),
+        "device faults on the villager's screen too"
+    );
+    assert!(!screen.shows("柜台页面没有设置密码"), "staff notes are not");
+    screen.tap("工作人员");
+    screen.render();
+    assert!(screen.shows("柜台页面没有设置密码"));
+    screen.take_events();
     screen.handle().set_status(status(true));
     screen.render();
     assert!(!screen.shows("读卡器没有连接：请检查读卡器的 USB 线，拔下再插上"));
