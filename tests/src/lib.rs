@@ -91,22 +91,29 @@ pub fn start_county(data_dir: &Path) -> (Running, String) {
     (county, url)
 }
 
+/// The `county station add` command of the tests' station, dialling `url`, its
+/// provisioning file to `out`; a test adds options (e.g. `--tls-anchor`) before running it.
+pub fn station_add_command(county_dir: &Path, url: &str, out: &Path) -> Command {
+    let mut c = Command::new(bin("county"));
+    c.args([
+        "station",
+        "add",
+        "--name",
+        "坝美村为民服务站",
+        "--url",
+        url,
+        "--out",
+    ])
+    .arg(out)
+    .arg("--data-dir")
+    .arg(county_dir);
+    c
+}
+
 /// `county station add` of the tests' station, dialling `url`; the provisioning file goes
 /// to `out`.
 pub fn add_station(county_dir: &Path, url: &str, out: &Path) {
-    let added = run(Command::new(bin("county"))
-        .args([
-            "station",
-            "add",
-            "--name",
-            "坝美村为民服务站",
-            "--url",
-            url,
-            "--out",
-        ])
-        .arg(out)
-        .arg("--data-dir")
-        .arg(county_dir));
+    let added = run(&mut station_add_command(county_dir, url, out));
     assert!(added.status.success(), "station add: {added:?}");
 }
 

@@ -21,23 +21,6 @@ fn check<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value
         .unwrap_or_else(|| panic!("no {name} check in {report}"))
 }
 
-fn station_add(county_dir: &std::path::Path, url: &str, out: &std::path::Path) -> Command {
-    let mut c = Command::new(bin("county"));
-    c.args([
-        "station",
-        "add",
-        "--name",
-        "坝美村为民服务站",
-        "--url",
-        url,
-        "--out",
-    ])
-    .arg(out)
-    .arg("--data-dir")
-    .arg(county_dir);
-    c
-}
-
 #[test]
 fn a_station_provisions_and_forwards_over_tls_and_names_a_wrong_anchor() {
     let tmp = tempfile::tempdir().unwrap();
@@ -60,20 +43,20 @@ fn a_station_provisions_and_forwards_over_tls_and_names_a_wrong_anchor() {
     // An https:// URL without an anchor, or with a private key for one, is refused and
     // registers nothing.
     let prov = tmp.path().join("prov.toml");
-    let refused = run(&mut station_add(&county_dir, url, &prov));
+    let refused = run(&mut kiosk_e2e::station_add_command(&county_dir, url, &prov));
     assert_eq!(refused.status.code(), Some(1), "{refused:?}");
     assert!(
         String::from_utf8_lossy(&refused.stderr).contains("--tls-anchor"),
         "{refused:?}"
     );
-    let key = run(station_add(&county_dir, url, &prov)
+    let key = run(kiosk_e2e::station_add_command(&county_dir, url, &prov)
         .arg("--tls-anchor")
         .arg(county_tls("key.pem")));
     assert_eq!(key.status.code(), Some(1), "{key:?}");
     assert!(String::from_utf8_lossy(&key.stderr).contains("private key"));
     assert!(!prov.exists());
 
-    let added = run(station_add(&county_dir, url, &prov)
+    let added = run(kiosk_e2e::station_add_command(&county_dir, url, &prov)
         .arg("--tls-anchor")
         .arg(county_tls("ca.pem")));
     assert!(added.status.success(), "{added:?}");
