@@ -59,6 +59,7 @@ pub fn run(
         handle: handle.clone(),
         rt: rt.handle().clone(),
         form: None,
+        kept: None,
         sim: reader.as_ref().and_then(crate::daemon::Reader::simulator),
         pending_group: None,
         me: std::sync::Weak::new(),
@@ -258,6 +259,9 @@ struct Controller {
     handle: UiHandle,
     rt: tokio::runtime::Handle,
     form: Option<OpenForm>,
+    /// The form set aside when the staff pages timed out: off screen, kept until the
+    /// operator is back (signed in again) or chooses another page.
+    kept: Option<OpenForm>,
     /// Demo: the simulator the "simulate card tap" button places sample cards on.
     sim: Option<idcard::sim::Simulator>,
     /// The group the card being read is for (set by the demo's tap).
@@ -280,8 +284,22 @@ impl Controller {
             UiEvent::StartService { .. }
             | UiEvent::ShowIdle
             | UiEvent::ShowTechnician
-            | UiEvent::Submit { .. } => self.on_board = false,
+            | UiEvent::Submit { .. }
+            | UiEvent::ConfirmSubmit
+            | UiEvent::StaffTimedOut
+            | UiEvent::ResumeForm => self.on_board = false,
             _ => {}
+        }
+        // A page chosen on purpose drops a form set aside by the staff time-out.
+        if matches!(
+            ev,
+            UiEvent::StartService { .. }
+                | UiEvent::ShowBoard
+                | UiEvent::ShowIdle
+                | UiEvent::ShowTechnician
+                | UiEvent::CancelForm
+        ) {
+            self.kept = None;
         }
         match ev {
             UiEvent::StartService { service_id } => {
@@ -315,7 +333,17 @@ impl Controller {
                 if let Some(f) = self.form.as_mut() {
                     f.values = values.into_iter().collect();
                 }
-                self.submit();
+                self.review();
+            }
+            UiEvent::ConfirmSubmit => self.submit(),
+            UiEvent::StaffTimedOut => {
+                self.kept = self.form.take();
+                self.pending_group = None;
+            }
+            UiEvent::ResumeForm => {
+                if self.kept.is_some() {
+                    self.form = self.kept.take();
+                }
             }
             UiEvent::CancelForm | UiEvent::ShowBoard => {
                 self.form = None;
@@ -467,6 +495,11 @@ impl Controller {
                     self.handle.set_station_info(station_info(&self.shared));
                 }
                 self.on_board = role == crate::pin::Role::Operator;
+                if role == crate::pin::Role::Operator && self.kept.is_some() {
+                    // The UI shows the form it set aside, not the board.
+                    self.form = self.kept.take();
+                    self.on_board = false;
+                }
                 self.handle.pin_accepted(shown);
             }
             Ok(false) => {
@@ -632,13 +665,30 @@ impl Controller {
     }
 
     fn scanned(&mut self, scan_id: String, result: Result<scanner::Processed, Failure>) {
-        let Some(f) = self.form.as_mut() else { return };
+        // A scan that ends after the staff time-out belongs to the form set aside.
+        let Some(f) = self.form.as_mut().or(self.kept.as_mut()) else {
+            return;
+        };
         match result {
             Ok(page) => {
                 self.shared
                     .faults
                     .set(crate::counter::Device::Scanner, None);
                 let kb = page.bytes.len() / 1024;
+                // The thumbnail is the pipeline's own; one that cannot be read only costs
+                // the picture on screen, not the scan.
+                let preview = match scanner::preview(&page.thumbnail) {
+                    Ok(p) => Some(kiosk_ui::Picture {
+                        width: p.width,
+                        height: p.height,
+                        rgb: p.rgb,
+                    }),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "scan preview not shown");
+                        None
+                    }
+                };
+                self.handle.set_scan_preview(scan_id.clone(), preview);
                 f.scans.retain(|s| s.scan != scan_id);
                 f.scans.push(NewScan {
                     // A JPEG, or a black-and-white PNG for a page of dense print.
@@ -657,7 +707,9 @@ impl Controller {
             }
             Err(e) => {
                 crate::counter::beep(self.shared.signals.as_ref(), signals::Event::Error);
-                self.handle.set_scan_state(scan_id, false, None);
+                // The paper's earlier scan, if any, is still the one kept.
+                let kept = f.scans.iter().any(|s| s.scan == scan_id);
+                self.handle.set_scan_state(scan_id, kept, None);
                 self.handle.show_message(
                     "没有扫描成功，请检查扫描仪后再扫一次".into(),
                     format!("The scan failed: {}", e.message),
@@ -809,6 +861,32 @@ impl Controller {
         });
     }
 
+    /// Submit pressed: every problem next to its field, or the one-screen review.
+    fn review(&mut self) {
+        let Some(f) = &self.form else { return };
+        match form::check(
+            &catalog(&self.shared),
+            &f.def.id,
+            &f.values,
+            &f.scans,
+            form::now(),
+        ) {
+            Ok(_) => self.handle.show_review(),
+            Err(_) => self.refuse(),
+        }
+    }
+
+    fn refuse(&self) {
+        self.show_errors(true);
+        self.handle.show_message(
+            "还有需要修改的地方，请看红色提示".into(),
+            "Some entries need fixing; see the red notes".into(),
+            MessageKind::Warning,
+        );
+    }
+
+    /// The review confirmed: checked once more (the clock may have passed midnight), stored,
+    /// the receipt printed.
     fn submit(&mut self) {
         let Some(f) = &self.form else { return };
         let now = form::now();
@@ -816,12 +894,8 @@ impl Controller {
         {
             Ok(c) => c,
             Err(_) => {
-                self.show_errors(true);
-                self.handle.show_message(
-                    "还有需要修改的地方，请看红色提示".into(),
-                    "Some entries need fixing; see the red notes".into(),
-                    MessageKind::Warning,
-                );
+                self.handle.close_review();
+                self.refuse();
                 return;
             }
         };
@@ -1266,6 +1340,7 @@ mod tests {
             handle: ui.handle(),
             rt: rt.handle().clone(),
             form: None,
+            kept: None,
             sim: None,
             pending_group: None,
             me: std::sync::Weak::new(),
@@ -1411,7 +1486,216 @@ mod tests {
         tap("返回柜台");
         assert!(shows("最近的申请"));
 
-        elderly_card_with_a_proxy(&controller, &shows, &wait_for, dir.path());
+        // Elements a list has scrolled out of view cannot be found (as a person could not
+        // see them): a tall window shows whole forms and reviews to the flows below.
+        ui.window()
+            .set_size(slint::LogicalSize::new(1280.0, 4000.0));
+        pump();
+        elderly_card_with_a_proxy(&controller, &shows, &wait_for, &tap, dir.path());
+        tap("返回首页");
+        wait_for("最近的申请");
+
+        // The birth permit, through the screen as the operator works it.
+        let ctx = Flow {
+            ui: &ui,
+            controller: &controller,
+            shows: &shows,
+            wait_for: &wait_for,
+            tap: &tap,
+            type_pin: &type_pin,
+            data_dir: dir.path(),
+        };
+        birth_permit_from_two_cards(&ctx);
+    }
+
+    /// What a flow test drives the screen with.
+    struct Flow<'a> {
+        ui: &'a Ui,
+        controller: &'a Arc<Mutex<Controller>>,
+        shows: &'a dyn Fn(&str) -> bool,
+        wait_for: &'a dyn Fn(&str),
+        tap: &'a dyn Fn(&str),
+        type_pin: &'a dyn Fn(&str),
+        data_dir: &'a std::path::Path,
+    }
+
+    impl Flow<'_> {
+        /// Types into the `nth` field labelled `label` as the operator would (the field's
+        /// text changes, the UI reports the edit to the controller).
+        fn type_into(&self, label: &str, nth: usize, text: &str) {
+            i_slint_backend_testing::ElementHandle::find_by_accessible_label(
+                self.ui.component(),
+                label,
+            )
+            .filter(|e| {
+                e.accessible_role() == Some(i_slint_backend_testing::AccessibleRole::TextInput)
+            })
+            .nth(nth)
+            .unwrap_or_else(|| panic!("no field {nth} labelled {label:?}"))
+            .set_accessible_value(text);
+            pump();
+        }
+
+        /// What the `nth` field labelled `label` holds on screen.
+        fn value_of(&self, label: &str, nth: usize) -> String {
+            i_slint_backend_testing::ElementHandle::find_by_accessible_label(
+                self.ui.component(),
+                label,
+            )
+            .filter(|e| {
+                e.accessible_role() == Some(i_slint_backend_testing::AccessibleRole::TextInput)
+            })
+            .nth(nth)
+            .and_then(|e| e.accessible_value())
+            .map(|v| v.to_string())
+            .unwrap_or_default()
+        }
+
+        /// Taps every element labelled `label` (a tile's title is also the text of a
+        /// board row; only the tile acts on a tap).
+        fn tap_all(&self, label: &str) {
+            let found: Vec<_> = i_slint_backend_testing::ElementHandle::find_by_accessible_label(
+                self.ui.component(),
+                label,
+            )
+            .collect();
+            assert!(!found.is_empty(), "nothing labelled {label:?} on screen");
+            for e in found {
+                e.invoke_accessible_default_action();
+            }
+            pump();
+        }
+
+        fn receipts(&self) -> usize {
+            std::fs::read_dir(self.data_dir.join("receipts"))
+                .map(|d| d.count())
+                .unwrap_or(0)
+        }
+    }
+
+    /// A full birth permit at the counter, through the screen: the tile, the mother's and
+    /// the father's cards fill their sections, the rest typed in; a marriage date that
+    /// makes the mother too young is refused next to its field and fixed; every paper
+    /// scanned shows its thumbnail; the operator is called away and the staff pages go
+    /// back to the villager screen, the form set aside; the PIN brings it back as it was;
+    /// submit shows everything on one review screen with the papers; confirm stores it
+    /// (found by either parent's card, both ID numbers in it) and prints the receipt.
+    fn birth_permit_from_two_cards(t: &Flow<'_>) {
+        let cards = samples::cards();
+        let (mother, father) = (&cards[1], &cards[2]);
+        // The board's tiles, as `run` sets them.
+        t.ui.handle().set_services(
+            catalog(&lock(t.controller).shared)
+                .services
+                .iter()
+                .map(tile)
+                .collect(),
+        );
+        pump();
+        t.tap_all("生育登记（生育服务证）");
+        (t.wait_for)("需要扫描的材料");
+        lock(t.controller).card_presented(mother.clone());
+        lock(t.controller).card_presented(father.clone());
+        pump();
+        let names = || (t.value_of("姓名", 0), t.value_of("姓名", 1));
+        assert_eq!(
+            names(),
+            ("陶丽".into(), "农志强".into()),
+            "both cards filled in"
+        );
+        t.type_into("手机号码", 0, "13900001234");
+        t.type_into("手机号码", 1, "13700005678");
+        // Married at 18: the mother is too young, said next to the date.
+        t.type_into("结婚登记日期", 0, "2013-06-01");
+        t.type_into("结婚证字号", 0, "J532627-2018-000321");
+        t.type_into("现有子女数", 0, "0");
+        t.type_into("本次生育孩次", 0, "1");
+        t.type_into("短信通知号码", 0, "13900001234");
+        for paper in [
+            "母亲身份证",
+            "父亲身份证",
+            "母亲户口簿",
+            "父亲户口簿",
+            "结婚证",
+        ] {
+            (t.tap)(&format!("扫描 {paper}"));
+            (t.wait_for)(&format!("查看扫描件 {paper}"));
+        }
+        (t.tap)("提交");
+        (t.wait_for)("母亲 出生日期：结婚登记时只有 18 周岁，女方须年满 20 周岁");
+        assert!(!(t.shows)("确认提交"), "no review while something is wrong");
+        t.type_into("结婚登记日期", 0, "2018-10-01");
+        pump();
+        assert!(!(t.shows)(
+            "母亲 出生日期：结婚登记时只有 18 周岁，女方须年满 20 周岁"
+        ));
+
+        // Called away: three minutes untouched, and the counter is the villager's again.
+        i_slint_backend_testing::mock_elapsed_time(convert_staff_timeout());
+        pump();
+        (t.wait_for)("请刷身份证");
+        assert!(!(t.shows)("姓名"), "no form left on screen");
+        // A villager's card tap now is a lookup, not a fill of the hidden form.
+        lock(t.controller).card_presented(cards[0].clone());
+        (t.wait_for)("老年人优待证: 已保存在服务站，联网后会发到县里");
+        i_slint_backend_testing::mock_elapsed_time(Duration::from_secs(46));
+        pump();
+        (t.wait_for)("请刷身份证");
+        (t.tap)("工作人员");
+        (t.type_pin)("2468");
+        (t.wait_for)("这是刚才没有提交的申请，请继续");
+        assert_eq!(
+            names(),
+            ("陶丽".into(), "农志强".into()),
+            "the form is back as it was"
+        );
+        assert_eq!(t.value_of("结婚登记日期", 0), "2018-10-01");
+        assert!((t.shows)("查看扫描件 结婚证"), "with its scans");
+
+        let before = t.receipts();
+        (t.tap)("提交");
+        (t.wait_for)("确认提交");
+        for seen in [
+            "陶丽",
+            "农志强",
+            "2018-10-01",
+            "J532627-2018-000321",
+            "13700005678",
+        ] {
+            assert!((t.shows)(seen), "{seen} on the review");
+        }
+        // Going back changes nothing; the review comes again.
+        (t.tap)("返回修改");
+        assert!(!(t.shows)("确认提交"));
+        (t.tap)("提交");
+        (t.wait_for)("确认提交");
+        (t.tap)("确认提交");
+        (t.wait_for)("申请已保存，联网后自动发送到县里。");
+        let c = lock(t.controller);
+        assert!(c.form.is_none() && c.kept.is_none());
+        for card in [mother, father] {
+            let apps = c
+                .shared
+                .outbox
+                .read(|ob| ob.for_person(&c.shared.people.key(&card.text.id_number)))
+                .expect("lookup");
+            assert!(
+                apps.iter()
+                    .any(|a| a.service == "birth-permit" && a.state == AppState::Queued),
+                "{apps:?}"
+            );
+        }
+        drop(c);
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while t.receipts() <= before {
+            assert!(std::time::Instant::now() < deadline, "no receipt printed");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn convert_staff_timeout() -> Duration {
+        // The UI's staff time-out (three minutes) and a second.
+        Duration::from_secs(181)
     }
 
     /// The full counter flow of an elderly card applied for by a proxy: the applicant's
@@ -1422,6 +1706,7 @@ mod tests {
         controller: &Arc<Mutex<Controller>>,
         shows: &dyn Fn(&str) -> bool,
         wait_for: &dyn Fn(&str),
+        tap: &dyn Fn(&str),
         data_dir: &std::path::Path,
     ) {
         let cards = samples::cards();
@@ -1495,6 +1780,17 @@ mod tests {
             .map(|d| d.count())
             .unwrap_or(0);
         handle(UiEvent::Submit { values: values() });
+        // Everything on one screen first; saved once confirmed there.
+        wait_for("确认提交");
+        assert!(
+            shows("李德华") && shows("陶丽"),
+            "both people on the review"
+        );
+        assert!(
+            lock(controller).form.is_some(),
+            "not saved before the confirm"
+        );
+        tap("确认提交");
         wait_for("申请已保存，联网后自动发送到县里。");
         assert!(lock(controller).form.is_none());
 

@@ -10,7 +10,8 @@ use slint::{Model, ModelRc, SharedString, VecModel};
 use crate::generated as g;
 use crate::view::{
     BoardRow, BoardState, CheckView, FieldErrorView, FieldKindView, FormView, GuideView, InfoView,
-    MessageKind, NoticeView, PersonRow, ReceiptView, ScanView, ServiceTile, StatusView, UiEvent,
+    MessageKind, NoticeView, PersonRow, Picture, ReceiptView, ScanView, ServiceTile, StatusView,
+    UiEvent,
 };
 
 fn texts(items: &[(String, String)]) -> ModelRc<g::ErrorText> {
@@ -70,6 +71,89 @@ pub(crate) fn banner_duration(kind: MessageKind) -> Duration {
 /// The person page goes back to the idle screen after this long without a touch: long
 /// enough to read slowly, short enough that the next villager does not find it.
 pub(crate) const PERSON_TIMEOUT: Duration = Duration::from_secs(45);
+
+/// A staff page (the board, a form, the technician's, the PIN keypad) goes back to the
+/// villager's idle screen after this long without a touch: an operator called away leaves
+/// no board or half-filled form for the next person at the counter. A form is kept, not
+/// lost (see [`crate::UiEvent::StaffTimedOut`]).
+pub(crate) const STAFF_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// A thumbnail as a Slint image; `None` when its bytes do not match its size.
+pub(crate) fn picture(p: &Picture) -> Option<slint::Image> {
+    let expected = (p.width as usize)
+        .checked_mul(p.height as usize)?
+        .checked_mul(3)?;
+    if p.width == 0 || p.height == 0 || p.rgb.len() != expected {
+        return None;
+    }
+    let buffer =
+        slint::SharedPixelBuffer::<slint::Rgb8Pixel>::clone_from_slice(&p.rgb, p.width, p.height);
+    Some(slint::Image::from_rgb8(buffer))
+}
+
+/// The review before saving: each section with its filled fields as shown on the form (a
+/// choice by its label), and an optional section left wholly empty left out.
+pub(crate) fn review_items(rows: &[g::FormRow]) -> Vec<g::ReviewItem> {
+    let mut items = Vec::new();
+    // The open section's heading and whether it may be left empty, then its fields.
+    let mut section: Option<(g::ReviewItem, bool)> = None;
+    let mut fields: Vec<g::ReviewItem> = Vec::new();
+    for row in rows {
+        match row.kind {
+            g::RowKind::Section => {
+                push_section(&mut items, section.take(), &mut fields);
+                section = Some((
+                    g::ReviewItem {
+                        section: true,
+                        label_zh: row.label_zh.clone(),
+                        label_en: row.label_en.clone(),
+                        value: SharedString::default(),
+                    },
+                    row.optional,
+                ));
+            }
+            g::RowKind::Field => fields.push(g::ReviewItem {
+                section: false,
+                label_zh: row.label_zh.clone(),
+                label_en: row.label_en.clone(),
+                value: shown_value(row),
+            }),
+        }
+    }
+    push_section(&mut items, section, &mut fields);
+    items
+}
+
+fn push_section(
+    items: &mut Vec<g::ReviewItem>,
+    section: Option<(g::ReviewItem, bool)>,
+    fields: &mut Vec<g::ReviewItem>,
+) {
+    let empty = fields.iter().all(|f| f.value.is_empty());
+    match section {
+        // An optional section nobody filled: nothing to check.
+        Some((_, true)) if empty => fields.clear(),
+        Some((heading, _)) => {
+            if !heading.label_zh.is_empty() || !heading.label_en.is_empty() {
+                items.push(heading);
+            }
+            items.append(fields);
+        }
+        None => items.append(fields),
+    }
+}
+
+/// A field's value as the form shows it: a choice's label, anything else as typed.
+fn shown_value(row: &g::FormRow) -> SharedString {
+    if row.input == g::InputKind::Choice {
+        usize::try_from(row.choice_index)
+            .ok()
+            .and_then(|i| row.choice_labels.row_data(i))
+            .unwrap_or_default()
+    } else {
+        row.value.trim().into()
+    }
+}
 
 pub(crate) fn notices(items: &[NoticeView]) -> Vec<g::NoticeData> {
     items
@@ -687,6 +771,71 @@ mod tests {
         assert_eq!(choose(&mut rows, "mother.ethnicity", 99), None);
         assert_eq!(choose(&mut rows, "mother.ethnicity", -1), None);
         assert_eq!(edit_field(&mut rows, "nope", "x"), None);
+    }
+
+    #[test]
+    fn the_review_shows_labels_not_codes_and_leaves_out_an_empty_optional_section() {
+        let mut view = form();
+        view.sections.push(FormSection {
+            label_zh: "其他".into(),
+            label_en: "Other".into(),
+            optional: true,
+            fields: vec![field("due", FieldKindView::Date, "")],
+        });
+        let mut rows = form_rows(&view);
+        choose(&mut rows, "mother.ethnicity", 0);
+        edit_field(&mut rows, "mother.name", "  玉罕 ");
+        let items: Vec<(bool, String, String)> = review_items(&rows)
+            .into_iter()
+            .map(|i| (i.section, i.label_zh.to_string(), i.value.to_string()))
+            .collect();
+        let shown = |label: &str| {
+            items
+                .iter()
+                .find(|(section, l, _)| !section && l == &format!("{label} 中文"))
+                .map(|(_, _, v)| v.clone())
+        };
+        assert_eq!(shown("mother.name").as_deref(), Some("玉罕"));
+        assert_eq!(shown("mother.gender").as_deref(), Some("选项2 Option 2"));
+        assert_eq!(shown("mother.ethnicity").as_deref(), Some("选项1 Option 1"));
+        assert_eq!(shown("sms").as_deref(), Some("13800000000"));
+        assert_eq!(
+            shown("mother.birth").as_deref(),
+            Some(""),
+            "empty stays empty"
+        );
+        assert!(items.iter().any(|(section, l, _)| *section && l == "母亲"));
+        assert!(
+            !items.iter().any(|(section, l, _)| *section && l.is_empty()),
+            "no heading without a title: {items:?}"
+        );
+        assert!(shown("due").is_none(), "{items:?}");
+        assert!(!items.iter().any(|(_, l, _)| l == "其他"), "{items:?}");
+        // Once something is in it, the optional section is reviewed too.
+        edit_field(&mut rows, "due", "2027-01-05");
+        assert!(
+            review_items(&rows)
+                .iter()
+                .any(|i| i.section && i.label_zh == "其他")
+        );
+    }
+
+    #[test]
+    fn a_picture_must_match_its_size() {
+        let good = Picture {
+            width: 2,
+            height: 1,
+            rgb: vec![1, 2, 3, 4, 5, 6],
+        };
+        assert!(picture(&good).is_some());
+        for (width, height, len) in [(2, 1, 5), (0, 0, 0), (u32::MAX, u32::MAX, 3)] {
+            let bad = Picture {
+                width,
+                height,
+                rgb: vec![0; len],
+            };
+            assert!(picture(&bad).is_none(), "{width}x{height} with {len} bytes");
+        }
     }
 
     #[test]

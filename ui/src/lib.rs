@@ -65,6 +65,6 @@ pub use fonts::{FONT_FAMILY, FontSetup, prepare_fonts};
 pub use view::{
     BoardRow, BoardState, CheckView, FieldErrorView, FieldKindView, FieldView, FormSection,
     FormView, GuideView, HandoverRow, HandoverView, InfoView, Language, MessageKind, NoticeView,
-    PersonRow, ReceiptView, ScanView, ServiceTile, StaffRole, StatusView, UiEvent,
+    PersonRow, Picture, ReceiptView, ScanView, ServiceTile, StaffRole, StatusView, UiEvent,
 };
 pub use window::{Ui, UiError, UiHandle};

@@ -13,8 +13,20 @@ pub enum UiEvent {
     /// The operator pressed "扫描 Scan" on a paper.
     ScanRequested { scan_id: String },
     /// The operator pressed "提交 Submit": every field of the form with its current value,
-    /// in form order. Choices carry their code, not their label.
+    /// in form order. Choices carry their code, not their label. Answer with
+    /// [`crate::UiHandle::set_field_errors`] (something to fix) or
+    /// [`crate::UiHandle::show_review`] (all is well: the operator checks it once more).
     Submit { values: Vec<(String, String)> },
+    /// The operator pressed "确认提交 Confirm and save" on the review: save the values of
+    /// the last [`UiEvent::Submit`] (the form could not change in between).
+    ConfirmSubmit,
+    /// Nobody touched a staff page for a while: the UI is back on the villager's idle
+    /// screen. An open form is set aside, not shown and not lost, until the operator is
+    /// back ([`UiEvent::ResumeForm`], or a PIN accepted for the operator).
+    StaffTimedOut,
+    /// The operator came back (no operator PIN is set) and the form set aside at
+    /// [`UiEvent::StaffTimedOut`] is on screen again.
+    ResumeForm,
     /// The operator left the form without submitting. The UI is already back on the board.
     CancelForm,
     /// Demo only: the "模拟刷卡 Simulate card tap" button, shown when [`StatusView::demo`] is set.
@@ -199,6 +211,21 @@ pub struct ScanView {
     pub label_en: String,
     pub required: bool,
     pub captured: bool,
+}
+
+/// A small picture for the screen (a scan's thumbnail): 8-bit RGB, row by row.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Picture {
+    pub width: u32,
+    pub height: u32,
+    /// `width * height * 3` bytes; anything else is not shown.
+    pub rgb: Vec<u8>,
+}
+
+impl std::fmt::Debug for Picture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Picture({}x{})", self.width, self.height)
+    }
 }
 
 /// A problem with one field (or, with `field_id` = `"scans.<id>"`, with one paper).

@@ -10,7 +10,8 @@ use crate::convert;
 use crate::generated::{Api, AppWindow, Page, StaffRole as GStaffRole};
 use crate::view::{
     BoardRow, CheckView, FieldErrorView, FormView, GuideView, HandoverView, InfoView, Language,
-    MessageKind, NoticeView, PersonRow, ReceiptView, ServiceTile, StaffRole, StatusView, UiEvent,
+    MessageKind, NoticeView, PersonRow, Picture, ReceiptView, ServiceTile, StaffRole, StatusView,
+    UiEvent,
 };
 
 /// Why the window could not be opened or kept running.
@@ -45,16 +46,24 @@ type Handler = Rc<dyn Fn(UiEvent)>;
 
 /// The firmware's event handler, shared by all Slint callbacks.
 #[derive(Clone, Default)]
-struct Events(Rc<RefCell<Option<Handler>>>);
+struct Events {
+    handler: Rc<RefCell<Option<Handler>>>,
+    /// The window, so that every action on a staff page keeps the staff session open.
+    app: Rc<RefCell<Option<slint::Weak<AppWindow>>>>,
+}
 
 impl Events {
     fn set(&self, f: Handler) {
-        *self.0.borrow_mut() = Some(f);
+        *self.handler.borrow_mut() = Some(f);
     }
 
     fn emit(&self, event: UiEvent) {
+        let app = self.app.borrow().as_ref().and_then(slint::Weak::upgrade);
+        if let Some(app) = app {
+            staff_touch(&app);
+        }
         // Clone first: the handler may replace itself or cause more events.
-        let handler = self.0.borrow().clone();
+        let handler = self.handler.borrow().clone();
         if let Some(handler) = handler {
             handler(event);
         }
@@ -78,6 +87,7 @@ impl Ui {
         clear_sample_data(&app);
         set_language(&app, Language::Chinese);
         let events = Events::default();
+        *events.app.borrow_mut() = Some(app.as_weak());
         wire_callbacks(&app, &events);
         Ok(Ui { app, events })
     }
@@ -213,15 +223,13 @@ impl UiHandle {
     }
 
     /// The PIN was right: the role's page opens.
+    ///
+    /// The operator gets back the form set aside at [`UiEvent::StaffTimedOut`], if any.
     pub fn pin_accepted(&self, role: StaffRole) {
-        self.queue(move |app| {
-            show_page(
-                app,
-                match role {
-                    StaffRole::Operator => Page::Board,
-                    StaffRole::Technician => Page::Technician,
-                },
-            )
+        self.queue(move |app| match role {
+            StaffRole::Operator if app.global::<Api>().get_form_kept() => resume_form(app),
+            StaffRole::Operator => show_page(app, Page::Board),
+            StaffRole::Technician => show_page(app, Page::Technician),
         });
     }
 
@@ -294,6 +302,7 @@ impl UiHandle {
             api.set_error_summary_zh(SharedString::new());
             api.set_error_summary_en(SharedString::new());
             api.set_form_dirty(false);
+            api.set_form_kept(false);
             show_page(app, Page::Form);
         });
     }
@@ -327,13 +336,59 @@ impl UiHandle {
         });
     }
 
-    /// Marks a paper as scanned (or not) and sets or clears its note `(zh, en)`.
+    /// Marks a paper as scanned (or not) and sets or clears its note `(zh, en)`. A scan
+    /// under way keeps the staff session open.
     pub fn set_scan_state(&self, scan_id: String, captured: bool, note: Option<(String, String)>) {
         self.queue(move |app| {
             let note = note.as_ref().map(|(zh, en)| (zh.as_str(), en.as_str()));
             edit_model(&app.global::<Api>().get_scans(), |scans| {
                 convert::set_scan_state(scans, &scan_id, captured, note)
             });
+            staff_touch(app);
+        });
+    }
+
+    /// Shows what was scanned for a paper, small, on its row (a tap shows it large);
+    /// `None` clears it. A picture whose bytes do not match its size is not shown.
+    pub fn set_scan_preview(&self, scan_id: String, preview: Option<Picture>) {
+        self.queue(move |app| {
+            let image = preview.as_ref().and_then(convert::picture);
+            if preview.is_some() && image.is_none() {
+                tracing::warn!(scan = %scan_id, "a scan preview with the wrong size was not shown");
+            }
+            edit_model(&app.global::<Api>().get_scans(), |scans| {
+                match scans.iter_mut().find(|sc| sc.id == scan_id.as_str()) {
+                    Some(scan) => {
+                        scan.preview = image.unwrap_or_default();
+                        true
+                    }
+                    None => false,
+                }
+            });
+        });
+    }
+
+    /// Back from the review to the form (it no longer passes its checks).
+    pub fn close_review(&self) {
+        self.queue(move |app| {
+            let api = app.global::<Api>();
+            api.set_review_open(false);
+            api.set_form_busy(false);
+        });
+    }
+
+    /// The form passed its checks: everything on it, on one screen, for the operator to
+    /// confirm ([`UiEvent::ConfirmSubmit`]) or go back and change.
+    pub fn show_review(&self) {
+        self.queue(move |app| {
+            let api = app.global::<Api>();
+            let rows: Vec<_> = api.get_form_rows().iter().collect();
+            api.set_review_items(model(convert::review_items(&rows)));
+            api.set_form_errors(model(Vec::new()));
+            api.set_error_summary_zh(SharedString::new());
+            api.set_error_summary_en(SharedString::new());
+            api.set_form_busy(false);
+            api.set_review_open(true);
         });
     }
 
@@ -425,7 +480,55 @@ fn show_page(app: &AppWindow, page: Page) {
     api.set_pin_busy(false);
     api.set_confirm_cancel(false);
     api.set_form_busy(false);
+    api.set_review_open(false);
+    if matches!(page, Page::Board | Page::Technician) {
+        // The operator chose another page: a form set aside earlier is gone.
+        api.set_form_kept(false);
+    }
     api.set_page(page);
+    staff_touch(app);
+}
+
+fn is_staff_page(page: Page) -> bool {
+    !matches!(page, Page::Idle | Page::Person)
+}
+
+/// A touch on a staff page: (re)starts the way back to the idle screen; only the timer of
+/// the latest touch acts. Off the staff pages it does nothing.
+fn staff_touch(app: &AppWindow) {
+    let api = app.global::<Api>();
+    if !is_staff_page(api.get_page()) {
+        return;
+    }
+    let serial = api.get_staff_serial().wrapping_add(1);
+    api.set_staff_serial(serial);
+    let weak = app.as_weak();
+    slint::Timer::single_shot(convert::STAFF_TIMEOUT, move || {
+        let Some(app) = weak.upgrade() else { return };
+        let api = app.global::<Api>();
+        if api.get_staff_serial() != serial || !is_staff_page(api.get_page()) {
+            return;
+        }
+        tracing::info!(page = ?api.get_page(), "staff pages left untouched: back to the villager screen");
+        // A form stays in the model, hidden, until the operator is back.
+        api.set_form_kept(api.get_page() == Page::Form);
+        show_idle(&app);
+        set_language(&app, Language::Chinese);
+        api.invoke_staff_timed_out();
+    });
+}
+
+/// The form set aside by the staff time-out, on screen again.
+fn resume_form(app: &AppWindow) {
+    let api = app.global::<Api>();
+    api.set_form_kept(false);
+    show_page(app, Page::Form);
+    show_banner(
+        app,
+        "这是刚才没有提交的申请，请继续",
+        "Here is the application you had not submitted; carry on",
+        MessageKind::Info,
+    );
 }
 
 fn close_handover(api: &Api<'_>) {
@@ -494,6 +597,7 @@ fn clear_sample_data(app: &AppWindow) {
     api.set_form_title_en(SharedString::new());
     api.set_form_rows(model(Vec::new()));
     api.set_scans(model(Vec::new()));
+    api.set_review_items(model(Vec::new()));
     api.set_form_errors(model(Vec::new()));
     api.set_error_summary_zh(SharedString::new());
     api.set_error_summary_en(SharedString::new());
@@ -606,6 +710,7 @@ fn wire_callbacks(app: &AppWindow, events: &Events) {
     api.on_keep_editing(move || {
         if let Some(app) = weak.upgrade() {
             app.global::<Api>().set_confirm_cancel(false);
+            staff_touch(&app);
         }
     });
 
@@ -626,9 +731,49 @@ fn wire_callbacks(app: &AppWindow, events: &Events) {
         if api.get_operator_pin_required() {
             show_page(&app, Page::Pin);
             api.set_pin_role(GStaffRole::Operator);
+        } else if api.get_form_kept() {
+            resume_form(&app);
+            ev.emit(UiEvent::ResumeForm);
         } else {
             show_page(&app, Page::Board);
             ev.emit(UiEvent::ShowBoard);
+        }
+    });
+
+    let ev = events.clone();
+    api.on_staff_timed_out(move || ev.emit(UiEvent::StaffTimedOut));
+
+    let weak = app.as_weak();
+    api.on_staff_activity(move || {
+        if let Some(app) = weak.upgrade() {
+            staff_touch(&app);
+        }
+    });
+
+    let (ev, weak) = (events.clone(), app.as_weak());
+    api.on_confirm_submit(move || {
+        let Some(app) = weak.upgrade() else { return };
+        let api = app.global::<Api>();
+        if api.get_form_busy() || !api.get_review_open() {
+            return;
+        }
+        api.set_form_busy(true);
+        let guard = app.as_weak();
+        slint::Timer::single_shot(convert::SUBMIT_GUARD, move || {
+            if let Some(app) = guard.upgrade() {
+                app.global::<Api>().set_form_busy(false);
+            }
+        });
+        ev.emit(UiEvent::ConfirmSubmit);
+    });
+
+    let weak = app.as_weak();
+    api.on_review_back(move || {
+        if let Some(app) = weak.upgrade() {
+            let api = app.global::<Api>();
+            api.set_review_open(false);
+            api.set_form_busy(false);
+            staff_touch(&app);
         }
     });
 
@@ -660,6 +805,7 @@ fn wire_callbacks(app: &AppWindow, events: &Events) {
         }
         api.set_pin_length(i32::try_from(entry.chars().count()).unwrap_or(0));
         api.set_pin_entry(entry.into());
+        staff_touch(&app);
     });
 
     let (ev, weak) = (events.clone(), app.as_weak());

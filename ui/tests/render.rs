@@ -12,7 +12,7 @@ use common::Screen;
 use kiosk_ui::{
     BoardRow, BoardState, CheckView, FieldErrorView, FieldKindView, FieldView, FormSection,
     FormView, GuideView, HandoverRow, HandoverView, InfoView, MessageKind, NoticeView, PersonRow,
-    ReceiptView, ScanView, ServiceTile, StaffRole, StatusView, UiEvent,
+    Picture, ReceiptView, ScanView, ServiceTile, StaffRole, StatusView, UiEvent,
 };
 
 // ---- sample data -------------------------------------------------------------------------
@@ -325,6 +325,49 @@ fn birth_permit() -> FormView {
             scan("marriage", "结婚证", "Marriage certificate"),
         ],
     }
+}
+
+/// A scanned ID card, small: a blue card with a photo box and lines of print.
+fn card_picture() -> Picture {
+    let (width, height) = (320u32, 202u32);
+    let mut rgb = Vec::with_capacity((width * height * 3) as usize);
+    for y in 0..height {
+        for x in 0..width {
+            let photo = (220..300).contains(&x) && (40..150).contains(&y);
+            let print = (20..190).contains(&x) && y % 28 < 6 && (30..180).contains(&y);
+            let px = if photo {
+                [150, 160, 175]
+            } else if print {
+                [40, 40, 60]
+            } else {
+                [205, 225, 240]
+            };
+            rgb.extend_from_slice(&px);
+        }
+    }
+    Picture { width, height, rgb }
+}
+
+/// A scanned page, small: white with lines of print and a red seal.
+fn page_picture() -> Picture {
+    let (width, height) = (226u32, 320u32);
+    let mut rgb = Vec::with_capacity((width * height * 3) as usize);
+    for y in 0..height {
+        for x in 0..width {
+            let (dx, dy) = (x as i32 - 160, y as i32 - 250);
+            let seal = (dx * dx + dy * dy) < 30 * 30 && (dx * dx + dy * dy) > 25 * 25;
+            let print = (20..206).contains(&x) && y % 18 < 4 && (30..220).contains(&y);
+            let px = if seal {
+                [200, 40, 40]
+            } else if print {
+                [50, 50, 50]
+            } else {
+                [250, 250, 245]
+            };
+            rgb.extend_from_slice(&px);
+        }
+    }
+    Picture { width, height, rgb }
 }
 
 fn error(id: &str, zh: &str, en: &str) -> FieldErrorView {
@@ -684,8 +727,89 @@ fn pages_render_and_respond() {
         [UiEvent::Submit { .. }]
     ));
 
-    // Cancelling a filled form asks first.
+    // Scanned papers show what was scanned, small; a tap shows it large.
     screen.handle().set_field_errors(Vec::new());
+    let handle = screen.handle();
+    std::thread::spawn(move || {
+        handle.set_scan_preview("mother-id".into(), Some(card_picture()));
+        handle.set_scan_preview("mother-hukou".into(), Some(page_picture()));
+        // A picture whose bytes do not match its size is not shown (and nothing breaks).
+        handle.set_scan_preview(
+            "father-id".into(),
+            Some(Picture {
+                width: 10,
+                height: 10,
+                rgb: vec![0; 7],
+            }),
+        );
+    })
+    .join()
+    .expect("the worker thread ran");
+    screen.pump();
+    assert!(screen.shows("查看扫描件 母亲身份证"));
+    assert!(screen.shows("查看扫描件 母亲户口簿"));
+    assert!(
+        !screen.shows("查看扫描件 父亲身份证"),
+        "not scanned: no preview"
+    );
+    let scans_frame = screen.render_both("form-scans");
+    scans_frame.assert_rich("form-scans");
+    screen.tap("查看扫描件 母亲户口簿");
+    screen.render_both("form-scan-large");
+    assert!(screen.shows("关闭"));
+    screen.tap("关闭");
+    assert!(!screen.shows("关闭"));
+
+    // All is well: the firmware answers Submit with the review, everything on one screen.
+    screen.tap("提交");
+    assert!(matches!(
+        screen.take_events().as_slice(),
+        [UiEvent::Submit { .. }]
+    ));
+    screen.handle().show_review();
+    let review = screen.render_both("form-review");
+    review.assert_rich("form-review");
+    assert!(screen.shows("请核对后保存：生育登记"));
+    // (The form under the review is still in the element tree: values typed there are
+    // field values, on the review they are text.)
+    for seen in ["玉罕", "1999-01-01", "查看扫描件 母亲身份证"] {
+        assert!(screen.shows(seen), "{seen} on the review");
+    }
+    // Back to the form changes nothing and sends nothing.
+    screen.tap("返回修改");
+    assert!(!screen.shows("确认提交"));
+    assert!(screen.take_events().is_empty());
+    screen.handle().show_review();
+    screen.pump();
+    // Confirm once; a second tap before the answer is ignored.
+    screen.tap("确认提交");
+    screen.tap("确认提交");
+    assert_eq!(screen.take_events(), vec![UiEvent::ConfirmSubmit]);
+    // The firmware found something after all (the date passed midnight): back to the form.
+    screen.handle().close_review();
+    screen.pump();
+    assert!(!screen.shows("确认提交"));
+
+    // The operator is called away: three minutes untouched and the villager's screen is
+    // back; the form is set aside, and returns as it was when the operator does.
+    screen.advance(Duration::from_secs(100));
+    first_name().set_accessible_value("玉罕");
+    screen.pump();
+    screen.take_events();
+    screen.advance(Duration::from_secs(100));
+    assert!(screen.shows("提交"), "a touch restarted the three minutes");
+    screen.advance(Duration::from_secs(81));
+    assert!(screen.shows("请刷身份证"));
+    assert!(!screen.shows("姓名"), "no form on screen");
+    assert_eq!(screen.take_events(), vec![UiEvent::StaffTimedOut]);
+    screen.render_both("idle-after-timeout");
+    screen.tap("工作人员");
+    assert_eq!(screen.take_events(), vec![UiEvent::ResumeForm]);
+    assert!(screen.shows("这是刚才没有提交的申请，请继续"));
+    assert_eq!(first_name().accessible_value().as_deref(), Some("玉罕"));
+    assert!(screen.shows("查看扫描件 母亲身份证"), "with its scans");
+
+    // Cancelling a filled form asks first.
     screen.pump();
     screen.tap("取消");
     screen.render_both("form-cancel");

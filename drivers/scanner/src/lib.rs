@@ -33,7 +33,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-pub use pipeline::{Format, Processed, process};
+pub use pipeline::{Format, Preview, Processed, preview, process};
 
 /// What is being scanned; it decides resolution, colour and compression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

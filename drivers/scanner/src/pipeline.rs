@@ -630,6 +630,39 @@ pub fn thumbnail(image: &DynamicImage) -> DynamicImage {
     image.thumbnail_exact(tw, th)
 }
 
+/// A thumbnail's pixels, 8-bit RGB row by row, for a screen to draw.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Preview {
+    pub width: u32,
+    pub height: u32,
+    /// `width * height * 3` bytes.
+    pub rgb: Vec<u8>,
+}
+
+impl std::fmt::Debug for Preview {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Preview({}x{})", self.width, self.height)
+    }
+}
+
+/// Decodes [`Processed::thumbnail`] (a JPEG) for the screen. Anything larger than a
+/// thumbnail is refused rather than decoded: the screen never holds a full page.
+pub fn preview(thumbnail: &[u8]) -> Result<Preview> {
+    let image = image::load_from_memory_with_format(thumbnail, ImageFormat::Jpeg)
+        .map_err(|e| Error::BadImage(e.to_string()))?;
+    let (width, height) = image.dimensions();
+    if width.max(height) > THUMBNAIL_SIDE {
+        return Err(Error::BadImage(format!(
+            "a {width}x{height} image is not a thumbnail"
+        )));
+    }
+    Ok(Preview {
+        width,
+        height,
+        rgb: image.to_rgb8().into_raw(),
+    })
+}
+
 /// A lossless PNG of the same image (the benchmark's baseline).
 pub fn encode_png(image: &DynamicImage) -> Result<Vec<u8>> {
     let mut out = std::io::Cursor::new(Vec::new());
@@ -784,6 +817,19 @@ mod tests {
         assert_eq!(t.width(), 226);
         let small = DynamicImage::ImageLuma8(GrayImage::from_pixel(100, 50, Luma([128])));
         assert_eq!(thumbnail(&small).dimensions(), (100, 50));
+    }
+
+    #[test]
+    fn a_thumbnail_decodes_for_the_screen_and_a_page_does_not() {
+        let img = DynamicImage::ImageLuma8(GrayImage::from_pixel(1654, 2339, Luma([128])));
+        let small = encode_jpeg(&thumbnail(&img), 80, 200).unwrap();
+        let p = preview(&small).unwrap();
+        assert_eq!((p.width, p.height), (226, THUMBNAIL_SIDE));
+        assert_eq!(p.rgb.len(), 226 * 320 * 3);
+        assert!(p.rgb.iter().all(|&v| (120..=136).contains(&v)));
+        let page = encode_jpeg(&img, 80, 200).unwrap();
+        assert!(matches!(preview(&page), Err(Error::BadImage(_))));
+        assert!(matches!(preview(b"not a jpeg"), Err(Error::BadImage(_))));
     }
 
     #[test]
