@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Builds ui/fonts/KioskSansCJK-Regular.otf, the font the kiosk's screens embed.
+"""Builds ui/fonts/KioskSansCJK-Regular.otf and -Bold.otf, the fonts the kiosk's screens embed.
 
-A subset of Noto Sans CJK SC Regular (SIL Open Font License 1.1) that covers every hanzi a
+Subsets of Noto Sans CJK SC Regular and Bold (SIL Open Font License 1.1) that covers every hanzi a
 resident ID card can carry in a name or an address in the Basic Multilingual Plane -- the CJK
 Unified Ideographs U+4E00-9FFF and all of Extension A U+3400-4DBF (e.g. 䶮 U+4DAE), which is
 GB 18030's BMP hanzi -- plus Latin, pinyin tone letters, punctuation, CJK symbols and
@@ -13,7 +13,10 @@ Regenerate (needs fontTools from PyPI and the Debian font package):
 
     apt-get install fonts-noto-cjk      # Noto Sans CJK 2.004 (1:20220127+repack1-1 on bookworm)
     pip install fonttools
-    python3 ui/fonts/make-font.py [PATH/TO/NotoSansCJK-Regular.ttc]
+    python3 ui/fonts/make-font.py [PATH/TO/NotoSansCJK-Regular.ttc [PATH/TO/NotoSansCJK-Bold.ttc]]
+
+Bold is a face of its own (the software renderer draws a bold request with the regular
+face otherwise): headings, values and buttons are bold by design.
 """
 
 import sys
@@ -23,6 +26,8 @@ from fontTools import subset
 from fontTools.ttLib import TTCollection
 
 SOURCE = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+BOLD_SOURCE = "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc"
+BOLD_OUT = Path(__file__).with_name("KioskSansCJK-Bold.otf")
 SC = "Noto Sans CJK SC"
 FAMILY = "Kiosk Sans CJK"
 OUT = Path(__file__).with_name("KioskSansCJK-Regular.otf")
@@ -59,22 +64,22 @@ RANGES = [
 ]
 
 
-def rename(font, family: str, postscript: str) -> None:
+def rename(font, family: str, postscript: str, style: str = "Regular") -> None:
     names = font["name"]
     for r in list(names.names):
         if r.nameID in (1, 16):
             names.setName(family, r.nameID, r.platformID, r.platEncID, r.langID)
         elif r.nameID == 4:
-            names.setName(family + " Regular", 4, r.platformID, r.platEncID, r.langID)
+            names.setName(f"{family} {style}", 4, r.platformID, r.platEncID, r.langID)
         elif r.nameID == 6:
             names.setName(postscript, 6, r.platformID, r.platEncID, r.langID)
         elif r.nameID == 3:
-            names.setName(f"{family} Regular, a subset of {SC}", 3, r.platformID, r.platEncID, r.langID)
+            names.setName(f"{family} {style}, a subset of {SC}", 3, r.platformID, r.platEncID, r.langID)
     cff = font["CFF "].cff
     cff.fontNames = [postscript]
     top = cff.topDictIndex[0]
     top.FamilyName = family
-    top.FullName = family + " Regular"
+    top.FullName = f"{family} {style}"
 
 
 def main() -> None:
@@ -113,6 +118,18 @@ def main() -> None:
     rename(tiny, STANDIN, "KioskStandIn-Regular")
     tiny.save(STANDIN_OUT)
     print(f"{STANDIN_OUT}: {STANDIN_OUT.stat().st_size} bytes")
+
+    # The bold face: the same characters.
+    bold_source = sys.argv[2] if len(sys.argv) > 2 else BOLD_SOURCE
+    bold_collection = TTCollection(bold_source)
+    bold_index = [f["name"].getDebugName(1) for f in bold_collection.fonts].index(SC)
+    bold = bold_collection.fonts[bold_index]
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=wanted)
+    subsetter.subset(bold)
+    rename(bold, FAMILY, "KioskSansCJK-Bold", "Bold")
+    bold.save(BOLD_OUT)
+    print(f"{BOLD_OUT}: {BOLD_OUT.stat().st_size} bytes")
 
 
 if __name__ == "__main__":
