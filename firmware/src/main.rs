@@ -4,6 +4,7 @@
 //! store-and-forward, drivers, ui, and the county platform for the demo). Exit codes:
 //! 0 success; 1 the command failed (the message says why); 2 usage error.
 
+mod board;
 mod card;
 mod catalog;
 mod cli;

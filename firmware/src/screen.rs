@@ -187,7 +187,7 @@ async fn refresh(shared: Shared, handle: UiHandle, alive: crate::watchdog::Beat)
                 let newer = (pulled != known).then(|| (pulled, Catalog::load(ob)));
                 Ok((
                     ob.status(form::now())?,
-                    ob.recent(50)?,
+                    ob.recent(500)?,
                     newer,
                     ob.notices(form::now())?,
                     ob.county_clock()?,
@@ -357,8 +357,43 @@ impl Controller {
             }
             UiEvent::RunSelftest => self.run_selftest(),
             UiEvent::ConfirmHandover => self.confirm_handover(),
+            UiEvent::OpenApplication { tracking_number } => self.open_application(tracking_number),
             UiEvent::CancelHandover => self.pending_handover.clear(),
         }
+    }
+
+    /// A row tapped on the board: that application's story, read off the UI thread.
+    fn open_application(&self, tracking_number: String) {
+        let (shared, handle) = (self.shared.clone(), self.handle.clone());
+        self.rt.spawn_blocking(move || {
+            let found = shared.outbox.read(|ob| {
+                ob.by_tracking(&tracking_number)?
+                    .map(|s| ob.events(&s.id).map(|e| (s, e)))
+                    .transpose()
+            });
+            match found {
+                Ok(Some((summary, events))) => handle.show_history(crate::board::history_view(
+                    &catalog(&shared),
+                    &summary,
+                    &events,
+                    form::now(),
+                )),
+                Ok(None) => handle.show_message(
+                    "这份申请已经不在本机（领取后会按期清理）".into(),
+                    "This application is no longer kept here (collected ones are cleared in time)"
+                        .into(),
+                    MessageKind::Info,
+                ),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read an application's history");
+                    handle.show_message(
+                        "现在读不出这份申请的记录，请稍后再试".into(),
+                        "This application's history cannot be read now; try again later".into(),
+                        MessageKind::Warning,
+                    );
+                }
+            }
+        });
     }
 
     /// A card tapped on the board: what this person can collect now, in a dialog.
@@ -1175,7 +1210,7 @@ fn status_view(
     }
 }
 
-fn board_row(catalog: &Catalog, s: &Summary) -> BoardRow {
+pub(crate) fn board_row(catalog: &Catalog, s: &Summary) -> BoardRow {
     let (state, (zh, en)) = match (s.state, s.outcome.as_deref()) {
         (AppState::Queued, _) => (BoardState::Waiting, form::state_label(s.state)),
         (AppState::Sending, _) => (BoardState::Sending, form::state_label(s.state)),
@@ -1209,7 +1244,7 @@ fn board_row(catalog: &Catalog, s: &Summary) -> BoardRow {
 }
 
 /// "今天 09:12" / "today 09:12", "昨天 …" / "yesterday …", else "6月9日 …" / "06-09 …".
-fn when(t: time::OffsetDateTime, now: time::OffsetDateTime) -> (String, String) {
+pub(crate) fn when(t: time::OffsetDateTime, now: time::OffsetDateTime) -> (String, String) {
     let t = t.to_offset(now.offset());
     let hm = format!("{:02}:{:02}", t.hour(), t.minute());
     if t.date() == now.date() {
@@ -1691,6 +1726,28 @@ mod tests {
             assert!(std::time::Instant::now() < deadline, "no receipt printed");
             std::thread::sleep(Duration::from_millis(50));
         }
+
+        // On the board (as the refresh loop fills it), its row opens its story.
+        (t.tap)("返回首页");
+        let (rows, tracking) = {
+            let c = lock(t.controller);
+            let recent = c.shared.outbox.read(|ob| ob.recent(500)).expect("recent");
+            let tracking = recent
+                .iter()
+                .find(|s| s.service == "birth-permit" && s.state == AppState::Queued)
+                .map(|s| s.tracking_number.clone())
+                .expect("the birth permit on the board");
+            let catalog = catalog(&c.shared);
+            let rows: Vec<_> = recent.iter().map(|s| board_row(&catalog, s)).collect();
+            (rows, tracking)
+        };
+        t.ui.handle().set_board(rows);
+        pump();
+        (t.tap)(&format!("打开 {tracking}"));
+        (t.wait_for)("在服务站保存");
+        assert!((t.shows)("办理经过"));
+        (t.tap)("关闭");
+        assert!(!(t.shows)("办理经过"));
     }
 
     fn convert_staff_timeout() -> Duration {

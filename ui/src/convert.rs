@@ -9,9 +9,9 @@ use slint::{Model, ModelRc, SharedString, VecModel};
 
 use crate::generated as g;
 use crate::view::{
-    BoardRow, BoardState, CheckView, FieldErrorView, FieldKindView, FormView, GuideView, InfoView,
-    MessageKind, NoticeView, PersonRow, Picture, ReceiptView, ScanView, ServiceTile, StatusView,
-    UiEvent,
+    BoardRow, BoardState, CheckView, FieldErrorView, FieldKindView, FormView, GuideView,
+    HistoryView, InfoView, MessageKind, NoticeView, PersonRow, Picture, ReceiptView, ScanView,
+    ServiceTile, StatusView, UiEvent,
 };
 
 fn texts(items: &[(String, String)]) -> ModelRc<g::ErrorText> {
@@ -375,6 +375,123 @@ pub(crate) fn scan_rows(scans: &[ScanView]) -> Vec<g::ScanRow> {
             ..Default::default()
         })
         .collect()
+}
+
+/// The board's filters, in this order: all, then each group of states. A group is a chip
+/// even when empty (the count says so), except "needs attention", shown only when it has
+/// something.
+const FILTERS: [(&str, &str, g::RowState, &[g::RowState]); 7] = [
+    (
+        "待发送",
+        "Waiting",
+        g::RowState::Waiting,
+        &[g::RowState::Waiting, g::RowState::Sending],
+    ),
+    (
+        "已送达",
+        "Sent",
+        g::RowState::Delivered,
+        &[g::RowState::Delivered],
+    ),
+    (
+        "已批准",
+        "Approved",
+        g::RowState::Decided,
+        &[g::RowState::Decided],
+    ),
+    (
+        "未批准",
+        "Rejected",
+        g::RowState::Rejected,
+        &[g::RowState::Rejected],
+    ),
+    ("可领取", "Ready", g::RowState::Ready, &[g::RowState::Ready]),
+    (
+        "已领取",
+        "Collected",
+        g::RowState::HandedOver,
+        &[g::RowState::HandedOver],
+    ),
+    (
+        "需处理",
+        "Attention",
+        g::RowState::Problem,
+        &[g::RowState::Problem],
+    ),
+];
+
+/// The filter chips with their counts over every row the board holds.
+pub(crate) fn board_filters(rows: &[g::BoardRowData]) -> Vec<g::BoardFilterData> {
+    let all = g::BoardFilterData {
+        label_zh: "全部".into(),
+        label_en: "All".into(),
+        count: count(rows.len()),
+        state: g::RowState::Waiting,
+        all: true,
+    };
+    std::iter::once(all)
+        .chain(FILTERS.iter().filter_map(|(zh, en, state, members)| {
+            let n = rows.iter().filter(|r| members.contains(&r.state)).count();
+            (n > 0 || *state != g::RowState::Problem).then(|| g::BoardFilterData {
+                label_zh: (*zh).into(),
+                label_en: (*en).into(),
+                count: count(n),
+                state: *state,
+                all: false,
+            })
+        }))
+        .collect()
+}
+
+fn count(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+/// The rows the chosen filter shows (all of them for the first filter or one that no
+/// longer exists).
+pub(crate) fn filter_rows(
+    rows: &[g::BoardRowData],
+    filters: &[g::BoardFilterData],
+    index: i32,
+) -> Vec<g::BoardRowData> {
+    let chosen = usize::try_from(index)
+        .ok()
+        .and_then(|i| filters.get(i))
+        .filter(|f| !f.all);
+    match chosen.and_then(|f| FILTERS.iter().find(|(_, _, state, _)| *state == f.state)) {
+        Some((_, _, _, members)) => rows
+            .iter()
+            .filter(|r| members.contains(&r.state))
+            .cloned()
+            .collect(),
+        None => rows.to_vec(),
+    }
+}
+
+pub(crate) fn history(v: &HistoryView) -> (g::HistoryData, Vec<g::HistoryLineData>) {
+    let (reason_zh, reason_en) = v.reason.clone().unwrap_or_default();
+    (
+        g::HistoryData {
+            tracking_number: s(&v.tracking_number),
+            service_zh: s(&v.service_zh),
+            service_en: s(&v.service_en),
+            masked_name: s(&v.masked_name),
+            state: row_state(v.state),
+            state_zh: s(&v.state_zh),
+            state_en: s(&v.state_en),
+            reason_zh: reason_zh.into(),
+            reason_en: reason_en.into(),
+        },
+        v.lines
+            .iter()
+            .map(|l| g::HistoryLineData {
+                when_zh: s(&l.when_zh),
+                when_en: s(&l.when_en),
+                text_zh: s(&l.text_zh),
+                text_en: s(&l.text_en),
+            })
+            .collect(),
+    )
 }
 
 pub(crate) fn receipt(r: &ReceiptView) -> g::ReceiptData {
@@ -818,6 +935,60 @@ mod tests {
                 .iter()
                 .any(|i| i.section && i.label_zh == "其他")
         );
+    }
+
+    #[test]
+    fn board_filters_count_groups_and_show_attention_only_when_needed() {
+        let row = |n: u32, state: BoardState| BoardRow {
+            tracking_number: format!("T-{n}"),
+            service_zh: String::new(),
+            service_en: String::new(),
+            masked_name: String::new(),
+            state,
+            state_zh: String::new(),
+            state_en: String::new(),
+            updated_zh: String::new(),
+            updated_en: String::new(),
+        };
+        let rows = board_rows(&[
+            row(1, BoardState::Waiting),
+            row(2, BoardState::Sending),
+            row(3, BoardState::Ready),
+        ]);
+        let filters = board_filters(&rows);
+        let counts: Vec<(String, i32)> = filters
+            .iter()
+            .map(|f| (f.label_en.to_string(), f.count))
+            .collect();
+        assert_eq!(
+            counts,
+            [
+                ("All".to_string(), 3),
+                ("Waiting".to_string(), 2),
+                ("Sent".to_string(), 0),
+                ("Approved".to_string(), 0),
+                ("Rejected".to_string(), 0),
+                ("Ready".to_string(), 1),
+                ("Collected".to_string(), 0),
+            ]
+        );
+        let shown = |i: i32| -> Vec<String> {
+            filter_rows(&rows, &filters, i)
+                .iter()
+                .map(|r| r.tracking_number.to_string())
+                .collect()
+        };
+        assert_eq!(shown(1), ["T-1", "T-2"], "sending counts as waiting");
+        assert_eq!(shown(5), ["T-3"]);
+        assert_eq!(shown(0), ["T-1", "T-2", "T-3"]);
+        assert_eq!(shown(99), ["T-1", "T-2", "T-3"], "a filter gone shows all");
+        let with_problem = board_rows(&[row(4, BoardState::Problem)]);
+        let filters = board_filters(&with_problem);
+        assert_eq!(
+            filters.last().map(|f| f.label_en.as_str()),
+            Some("Attention")
+        );
+        assert_eq!(filter_rows(&with_problem, &filters, 7).len(), 1);
     }
 
     #[test]

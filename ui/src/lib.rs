@@ -64,7 +64,8 @@ mod generated {
 pub use fonts::{FONT_FAMILY, FontSetup, prepare_fonts};
 pub use view::{
     BoardRow, BoardState, CheckView, FieldErrorView, FieldKindView, FieldView, FormSection,
-    FormView, GuideView, HandoverRow, HandoverView, InfoView, Language, MessageKind, NoticeView,
-    PersonRow, Picture, ReceiptView, ScanView, ServiceTile, StaffRole, StatusView, UiEvent,
+    FormView, GuideView, HandoverRow, HandoverView, HistoryLine, HistoryView, InfoView, Language,
+    MessageKind, NoticeView, PersonRow, Picture, ReceiptView, ScanView, ServiceTile, StaffRole,
+    StatusView, UiEvent,
 };
 pub use window::{Ui, UiError, UiHandle};

@@ -49,6 +49,35 @@ pub enum UiEvent {
     ConfirmHandover,
     /// The operator closed the hand-over dialog without confirming. The UI closed it.
     CancelHandover,
+    /// The operator tapped an application on the board: answer with
+    /// [`crate::UiHandle::show_history`].
+    OpenApplication { tracking_number: String },
+}
+
+/// One application's story, opened from the board.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistoryView {
+    pub tracking_number: String,
+    pub service_zh: String,
+    pub service_en: String,
+    /// The masked name (玉*罕), never the full one.
+    pub masked_name: String,
+    pub state: BoardState,
+    pub state_zh: String,
+    pub state_en: String,
+    /// Why it was rejected or returned, `(zh, en)`; `None` otherwise.
+    pub reason: Option<(String, String)>,
+    /// Oldest first.
+    pub lines: Vec<HistoryLine>,
+}
+
+/// One step of an application's story: when, and what happened in plain words.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistoryLine {
+    pub when_zh: String,
+    pub when_en: String,
+    pub text_zh: String,
+    pub text_en: String,
 }
 
 /// What a card holder can collect now, for the hand-over dialog on the board.

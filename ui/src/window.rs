@@ -9,9 +9,9 @@ use slint::{ComponentHandle, Model, ModelRc, SharedString, VecModel};
 use crate::convert;
 use crate::generated::{Api, AppWindow, Page, StaffRole as GStaffRole};
 use crate::view::{
-    BoardRow, CheckView, FieldErrorView, FormView, GuideView, HandoverView, InfoView, Language,
-    MessageKind, NoticeView, PersonRow, Picture, ReceiptView, ServiceTile, StaffRole, StatusView,
-    UiEvent,
+    BoardRow, CheckView, FieldErrorView, FormView, GuideView, HandoverView, HistoryView, InfoView,
+    Language, MessageKind, NoticeView, PersonRow, Picture, ReceiptView, ServiceTile, StaffRole,
+    StatusView, UiEvent,
 };
 
 /// Why the window could not be opened or kept running.
@@ -166,8 +166,23 @@ impl UiHandle {
     /// Replaces the list of recent applications on the board.
     pub fn set_board(&self, rows: Vec<BoardRow>) {
         self.queue(move |app| {
-            app.global::<Api>()
-                .set_board(model(convert::board_rows(&rows)));
+            let api = app.global::<Api>();
+            api.set_board_all(model(convert::board_rows(&rows)));
+            show_board_rows(&api);
+        });
+    }
+
+    /// One application's story over the board (opened by a tap on its row).
+    pub fn show_history(&self, view: HistoryView) {
+        self.queue(move |app| {
+            let api = app.global::<Api>();
+            if api.get_page() != Page::Board {
+                return;
+            }
+            let (history, lines) = convert::history(&view);
+            api.set_history(history);
+            api.set_history_lines(model(lines));
+            api.set_history_open(true);
         });
     }
 
@@ -469,8 +484,9 @@ fn show_page(app: &AppWindow, page: Page) {
         api.set_person_rows(model(Vec::new()));
     }
     if page != Page::Board {
-        // A pick-up dialog belongs to the board.
+        // A pick-up dialog and an application's story belong to the board.
         close_handover(&api);
+        close_history(&api);
     }
     // Nothing typed on the keypad outlives the sign-in page.
     api.set_pin_entry(SharedString::new());
@@ -529,6 +545,25 @@ fn resume_form(app: &AppWindow) {
         "Here is the application you had not submitted; carry on",
         MessageKind::Info,
     );
+}
+
+/// The filter chips' counts and the rows the chosen one shows, from every row held.
+fn show_board_rows(api: &Api<'_>) {
+    let all: Vec<_> = api.get_board_all().iter().collect();
+    let filters = convert::board_filters(&all);
+    let mut chosen = api.get_board_filter();
+    if usize::try_from(chosen).map_or(true, |i| i >= filters.len()) {
+        chosen = 0;
+        api.set_board_filter(0);
+    }
+    api.set_board(model(convert::filter_rows(&all, &filters, chosen)));
+    api.set_board_filters(model(filters));
+}
+
+fn close_history(api: &Api<'_>) {
+    api.set_history_open(false);
+    api.set_history(Default::default());
+    api.set_history_lines(model(Vec::new()));
 }
 
 fn close_handover(api: &Api<'_>) {
@@ -593,6 +628,10 @@ fn clear_sample_data(app: &AppWindow) {
     api.set_status(convert::status(&StatusView::default()));
     api.set_services(model(Vec::new()));
     api.set_board(model(Vec::new()));
+    api.set_board_all(model(Vec::new()));
+    api.set_board_filters(model(convert::board_filters(&[])));
+    api.set_board_filter(0);
+    close_history(&api);
     api.set_form_title_zh(SharedString::new());
     api.set_form_title_en(SharedString::new());
     api.set_form_rows(model(Vec::new()));
@@ -742,6 +781,30 @@ fn wire_callbacks(app: &AppWindow, events: &Events) {
 
     let ev = events.clone();
     api.on_staff_timed_out(move || ev.emit(UiEvent::StaffTimedOut));
+
+    let weak = app.as_weak();
+    api.on_board_filter_selected(move |index| {
+        let Some(app) = weak.upgrade() else { return };
+        let api = app.global::<Api>();
+        api.set_board_filter(index);
+        show_board_rows(&api);
+        staff_touch(&app);
+    });
+
+    let ev = events.clone();
+    api.on_open_application(move |tracking| {
+        ev.emit(UiEvent::OpenApplication {
+            tracking_number: tracking.into(),
+        });
+    });
+
+    let weak = app.as_weak();
+    api.on_close_history(move || {
+        if let Some(app) = weak.upgrade() {
+            close_history(&app.global::<Api>());
+            staff_touch(&app);
+        }
+    });
 
     let weak = app.as_weak();
     api.on_staff_activity(move || {

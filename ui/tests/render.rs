@@ -11,8 +11,9 @@ use std::time::Duration;
 use common::Screen;
 use kiosk_ui::{
     BoardRow, BoardState, CheckView, FieldErrorView, FieldKindView, FieldView, FormSection,
-    FormView, GuideView, HandoverRow, HandoverView, InfoView, MessageKind, NoticeView, PersonRow,
-    Picture, ReceiptView, ScanView, ServiceTile, StaffRole, StatusView, UiEvent,
+    FormView, GuideView, HandoverRow, HandoverView, HistoryLine, HistoryView, InfoView,
+    MessageKind, NoticeView, PersonRow, Picture, ReceiptView, ScanView, ServiceTile, StaffRole,
+    StatusView, UiEvent,
 };
 
 // ---- sample data -------------------------------------------------------------------------
@@ -327,6 +328,51 @@ fn birth_permit() -> FormView {
     }
 }
 
+fn history() -> HistoryView {
+    let line = |zh_when: &str, en_when: &str, zh: &str, en: &str| HistoryLine {
+        when_zh: zh_when.into(),
+        when_en: en_when.into(),
+        text_zh: zh.into(),
+        text_en: en.into(),
+    };
+    HistoryView {
+        tracking_number: "MZ-240611-0003".into(),
+        service_zh: "生育登记".into(),
+        service_en: "Birth registration".into(),
+        masked_name: "刀*英".into(),
+        state: BoardState::Rejected,
+        state_zh: "未批准".into(),
+        state_en: "Rejected".into(),
+        reason: Some(("结婚证字号与登记不符".into(), "结婚证字号与登记不符".into())),
+        lines: vec![
+            line(
+                "6月7日 15:02",
+                "06-07 15:02",
+                "在服务站保存",
+                "Saved at the station",
+            ),
+            line(
+                "6月7日 15:03",
+                "06-07 15:03",
+                "开始发送到县里",
+                "Sending to the county started",
+            ),
+            line(
+                "6月7日 15:04",
+                "06-07 15:04",
+                "县里已收到全部材料",
+                "The county has everything",
+            ),
+            line(
+                "6月8日 09:30",
+                "06-08 09:30",
+                "县里未批准：结婚证字号与登记不符",
+                "Rejected by the county: 结婚证字号与登记不符",
+            ),
+        ],
+    }
+}
+
 /// A scanned ID card, small: a blue card with a photo box and lines of print.
 fn card_picture() -> Picture {
     let (width, height) = (320u32, 202u32);
@@ -443,6 +489,55 @@ fn pages_render_and_respond() {
     assert!(screen.shows("MZ-240611-0008"));
     assert!(screen.shows("等待发送"), "state chips are labelled");
     assert!(!screen.shows("还没有申请"));
+
+    // The board counts applications by state; a filter shows only those.
+    for chip in [
+        "全部 8",
+        "待发送 2",
+        "已送达 1",
+        "已批准 1",
+        "未批准 1",
+        "可领取 1",
+        "已领取 1",
+        "需处理 1",
+    ] {
+        assert!(screen.shows(chip), "{chip}");
+    }
+    screen.tap("待发送 2");
+    assert!(screen.shows("MZ-240611-0008") && screen.shows("MZ-240611-0007"));
+    assert!(!screen.shows("MZ-240611-0005"), "only those waiting");
+    screen.render_both("board-filter");
+    // New data keeps the filter and recounts.
+    screen.handle().set_board(board()[1..].to_vec());
+    screen.pump();
+    assert!(screen.shows("待发送 1") && screen.shows("全部 7"));
+    assert!(!screen.shows("MZ-240611-0008"));
+    screen.handle().set_board(board());
+    screen.pump();
+    screen.tap("全部 8");
+    assert!(screen.shows("MZ-240611-0005"));
+    assert!(
+        screen.take_events().is_empty(),
+        "filtering is the screen's own"
+    );
+
+    // A row opens the application's story.
+    screen.tap("未批准 1");
+    screen.tap("打开 MZ-240611-0003");
+    assert_eq!(
+        screen.take_events(),
+        vec![UiEvent::OpenApplication {
+            tracking_number: "MZ-240611-0003".into()
+        }]
+    );
+    screen.handle().show_history(history());
+    screen.pump();
+    assert!(screen.shows("原因：结婚证字号与登记不符"));
+    assert!(screen.shows("县里未批准：结婚证字号与登记不符"));
+    screen.render_both("board-history");
+    screen.tap("关闭");
+    assert!(!screen.shows("原因：结婚证字号与登记不符"));
+    screen.tap("全部 8");
 
     // The link comes back.
     screen.handle().set_status(status(true));
