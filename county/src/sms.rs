@@ -31,6 +31,7 @@ use kiosk_domain::definition::{CardField, FieldKind};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
+use crate::storage::SmsAttempt;
 use crate::{AppState, CountyError};
 
 /// The queue (migration 7; named V6 when written).
@@ -145,6 +146,8 @@ impl WebhookNotifier {
                  with a host (got {url:?})"
             )));
         }
+        // reqwest is built without a crypto provider (see `install_tls_provider`).
+        crate::install_tls_provider();
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
@@ -371,15 +374,15 @@ pub(crate) fn enqueue(
 }
 
 /// A queued SMS due for delivery.
-struct Due {
-    id: i64,
-    attempts: u32,
-    tracking: String,
-    masked: String,
-    message: SmsMessage,
+pub(crate) struct QueuedSms {
+    pub id: i64,
+    pub attempts: u32,
+    pub tracking: String,
+    pub masked: String,
+    pub message: SmsMessage,
 }
 
-fn due(conn: &Connection, now: &str) -> Result<Option<Due>, CountyError> {
+pub(crate) fn due(conn: &Connection, now: &str) -> Result<Option<QueuedSms>, CountyError> {
     let row: Option<(i64, u32, String, String, String)> = conn
         .query_row(
             "SELECT id, attempts, tracking_number, masked_name, body FROM sms_queue
@@ -402,13 +405,36 @@ fn due(conn: &Connection, now: &str) -> Result<Option<Due>, CountyError> {
     };
     let message = serde_json::from_str(&body)
         .map_err(|e| CountyError::Corrupt(format!("a queued SMS is unreadable: {e}")))?;
-    Ok(Some(Due {
+    Ok(Some(QueuedSms {
         id,
         attempts,
         tracking,
         masked,
         message,
     }))
+}
+
+/// Record a delivery attempt: sent, or when to try again.
+pub(crate) fn attempted(conn: &Connection, a: &SmsAttempt<'_>) -> Result<(), CountyError> {
+    conn.execute(
+        "UPDATE sms_queue SET attempts = ?2, sent_at = ?3, last_error = ?4, next_attempt_at = ?5
+         WHERE id = ?1",
+        params![a.id, a.attempts, a.sent_at, a.error, a.next_attempt_at],
+    )?;
+    Ok(())
+}
+
+/// (sent, waiting).
+pub(crate) fn counts(conn: &Connection) -> Result<(u64, u64), CountyError> {
+    let (sent, waiting): (i64, i64) = conn.query_row(
+        "SELECT COUNT(sent_at), COUNT(*) - COUNT(sent_at) FROM sms_queue",
+        [],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
+    Ok((
+        u64::try_from(sent).unwrap_or(0),
+        u64::try_from(waiting).unwrap_or(0),
+    ))
 }
 
 /// RFC 3339 (UTC, to the millisecond, so short test delays order correctly) of now + `d`.
@@ -428,16 +454,7 @@ fn at(d: Duration) -> String {
 
 /// What the queue holds, for tests and the CLI: (sent, waiting).
 pub fn queue_counts(data_dir: &std::path::Path) -> Result<(u64, u64), CountyError> {
-    let conn = crate::store::open(data_dir)?;
-    let (sent, waiting): (i64, i64) = conn.query_row(
-        "SELECT COUNT(sent_at), COUNT(*) - COUNT(sent_at) FROM sms_queue",
-        [],
-        |row| Ok((row.get(0)?, row.get(1)?)),
-    )?;
-    Ok((
-        u64::try_from(sent).unwrap_or(0),
-        u64::try_from(waiting).unwrap_or(0),
-    ))
+    crate::cli_storage(data_dir)?.sms_counts()
 }
 
 /// Drain the queue until `stop` turns true: deliver each due SMS, mark it sent or schedule
@@ -454,7 +471,7 @@ pub(crate) fn spawn_worker(
             if *stop.borrow() {
                 return;
             }
-            let next = state.run(|conn, _| due(conn, &at(Duration::ZERO))).await;
+            let next = state.storage(|s, _| s.sms_due(&at(Duration::ZERO))).await;
             match next {
                 Ok(Some(item)) => {
                     let outcome = notifier.deliver(&item.message).await;
@@ -466,14 +483,14 @@ pub(crate) fn spawn_worker(
                     };
                     let next_at = at(retry.delay(attempts));
                     let marked = state
-                        .run(move |conn, _| {
-                            conn.execute(
-                                "UPDATE sms_queue SET attempts = ?2, sent_at = ?3,
-                                        last_error = ?4, next_attempt_at = ?5
-                                 WHERE id = ?1",
-                                params![id, attempts, sent, error, next_at],
-                            )
-                            .map_err(CountyError::from)
+                        .storage(move |s, _| {
+                            s.sms_attempted(&SmsAttempt {
+                                id,
+                                attempts,
+                                sent_at: sent.as_deref(),
+                                error: error.as_deref(),
+                                next_attempt_at: &next_at,
+                            })
                         })
                         .await;
                     match (&outcome, marked) {

@@ -20,11 +20,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use county_api::SubmitApplication;
 use kiosk_domain::{Context, ErrorCode, ServiceDefinition};
-use rusqlite::Connection;
 use time::UtcOffset;
 
 use crate::CountyError;
-use crate::catalog;
+use crate::storage::Storage;
 
 /// China Standard Time, the stations' clock.
 const CST: UtcOffset = match UtcOffset::from_hms(8, 0, 0) {
@@ -34,10 +33,10 @@ const CST: UtcOffset = match UtcOffset::from_hms(8, 0, 0) {
 
 /// The ids of the services the county takes, when `id` is not one of them.
 pub(crate) fn unknown_service(
-    conn: &Connection,
+    storage: &dyn Storage,
     id: &str,
 ) -> Result<Option<Vec<String>>, CountyError> {
-    let ids = catalog::service_ids(conn)?;
+    let ids = storage.service_ids()?;
     Ok((!ids.iter().any(|known| known == id)).then_some(ids))
 }
 
@@ -45,14 +44,14 @@ pub(crate) fn unknown_service(
 /// English"). Empty when the record is valid, and when its service or its `submitted_at` is
 /// unknown or unreadable (the shape checks report those).
 pub(crate) fn problems(
-    conn: &Connection,
+    storage: &dyn Storage,
     application: &SubmitApplication,
     now: time::OffsetDateTime,
 ) -> Result<BTreeMap<String, String>, CountyError> {
     let mut problems = BTreeMap::new();
     let version = application.service_version;
-    let Some(def) = catalog::revision(conn, &application.service, version)? else {
-        let known = catalog::versions(conn, &application.service)?;
+    let Some(def) = storage.service_revision(&application.service, version)? else {
+        let known = storage.service_versions(&application.service)?;
         if known.is_empty() {
             return Ok(problems);
         }
@@ -84,7 +83,7 @@ pub(crate) fn problems(
     let dated = if doubtful { now } else { submitted };
     let today = dated.to_offset(CST).date();
     let mut first = None;
-    for params in catalog::param_sets(conn)? {
+    for params in storage.param_sets()? {
         let found = check(&def, application, today, &params);
         if found.is_empty() {
             return Ok(found);
@@ -130,9 +129,8 @@ mod tests {
 
     /// The same, received at `now` (the county's clock).
     fn problems_at(a: &SubmitApplication, now: time::OffsetDateTime) -> BTreeMap<String, String> {
-        let mut conn = Connection::open_in_memory().unwrap();
-        crate::store::migrations().to_latest(&mut conn).unwrap();
-        super::problems(&conn, a, now).unwrap()
+        let storage = crate::storage::sqlite::SqliteStorage::in_memory();
+        super::problems(&storage, a, now).unwrap()
     }
 
     fn valid() -> SubmitApplication {
