@@ -133,24 +133,44 @@ pub struct WebhookNotifier {
 }
 
 impl WebhookNotifier {
-    /// A webhook at `url` (`http://`; the county's SMS gateway, usually on its own network).
+    /// A webhook at `url`: `http://` (the county's SMS gateway on its own network) or
+    /// `https://`, trusting the system's certificate store.
     pub fn new(url: &str) -> Result<WebhookNotifier, CountyError> {
+        WebhookNotifier::trusting(url, None)
+    }
+
+    /// [`WebhookNotifier::new`] where an `https://` gateway is trusted by `ca` (PEM: the
+    /// private CA that signed the gateway's certificate, or that certificate itself when
+    /// it is self-signed) and nothing else, as a station trusts only its county's anchor.
+    /// A file holding a private key or no certificate is refused.
+    pub fn trusting(url: &str, ca: Option<&str>) -> Result<WebhookNotifier, CountyError> {
         let parsed = reqwest::Url::parse(url).map_err(|e| {
             CountyError::InvalidInput(format!(
                 "短信网关地址 {url:?} 无效（{e}） / the SMS webhook {url:?} is not a URL: {e}"
             ))
         })?;
-        if parsed.scheme() != "http" || parsed.host_str().is_none() {
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
             return Err(CountyError::InvalidInput(format!(
-                "短信网关地址须为 http://主机/路径 / the SMS webhook must be an http:// URL \
-                 with a host (got {url:?})"
+                "短信网关地址须为 http:// 或 https://主机/路径 / the SMS webhook must be an \
+                 http:// or https:// URL with a host (got {url:?})"
+            )));
+        }
+        if ca.is_some() && parsed.scheme() != "https" {
+            return Err(CountyError::InvalidInput(format!(
+                "短信网关的 CA 证书只用于 https:// 地址 / a CA for the SMS webhook needs an \
+                 https:// URL (got {url:?})"
             )));
         }
         // reqwest is built without a crypto provider (see `install_tls_provider`).
         crate::install_tls_provider();
-        let client = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
+            .redirect(reqwest::redirect::Policy::none());
+        let builder = match ca {
+            None => builder,
+            Some(pem) => builder.tls_backend_preconfigured(gateway_tls(pem)?),
+        };
+        let client = builder
             .build()
             .map_err(|e| CountyError::InvalidInput(format!("cannot build an HTTP client: {e}")))?;
         Ok(WebhookNotifier {
@@ -158,6 +178,40 @@ impl WebhookNotifier {
             client,
         })
     }
+}
+
+/// TLS that trusts exactly the certificates in `pem` (ring, as everywhere in the county).
+fn gateway_tls(pem: &str) -> Result<rustls::ClientConfig, CountyError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let bad = |why: String| {
+        CountyError::InvalidInput(format!(
+            "短信网关的 CA 证书不可用（{why}） / the SMS webhook's CA cannot be used: {why}"
+        ))
+    };
+    if pem.contains("PRIVATE KEY") {
+        return Err(bad(
+            "文件含有私钥，请只给证书 / it holds a private key; give the certificate only".into(),
+        ));
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+        let cert = cert.map_err(|e| bad(e.to_string()))?;
+        roots.add(cert).map_err(|e| bad(e.to_string()))?;
+    }
+    if roots.is_empty() {
+        return Err(bad(
+            "文件里没有证书 / it holds no certificate (expected PEM: -----BEGIN CERTIFICATE-----)"
+                .into(),
+        ));
+    }
+    Ok(rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| bad(e.to_string()))?
+    .with_root_certificates(roots)
+    .with_no_client_auth())
 }
 
 impl Notifier for WebhookNotifier {
