@@ -845,13 +845,28 @@ mod tests {
                 let sample: serde_json::Value = serde_json::from_str(text).unwrap();
                 serde_json::from_value(sample["fields"].clone()).unwrap()
             },
-            attachments: vec![AttachmentManifest {
-                name: "a.jpg".into(),
-                scan: "mother_id_card".into(),
+            // Every scan birth-permit requires; the first is the one the cases break.
+            attachments: [
+                "mother_id_card",
+                "father_id_card",
+                "mother_household_register",
+                "father_household_register",
+                "marriage_certificate",
+            ]
+            .iter()
+            .enumerate()
+            .map(|(i, scan)| AttachmentManifest {
+                name: if i == 0 {
+                    "a.jpg".into()
+                } else {
+                    format!("{scan}.jpg")
+                },
+                scan: (*scan).into(),
                 content_type: "image/jpeg".into(),
                 size: 10,
                 sha256: "0".repeat(64),
-            }],
+            })
+            .collect(),
             sealed: None,
             clock: None,
         }
@@ -909,6 +924,20 @@ mod tests {
                     a.fields.remove("father.name");
                 },
                 Some(ErrorCode::InvalidApplication),
+            ),
+            (
+                "required scan missing",
+                |a| a.attachments.retain(|a| a.scan != "marriage_certificate"),
+                Some(ErrorCode::InvalidApplication),
+            ),
+            (
+                "a further page of a slot",
+                |a| {
+                    let mut page = a.attachments[0].clone();
+                    page.name = "a-2.jpg".into();
+                    a.attachments.push(page);
+                },
+                None,
             ),
             (
                 "empty field id",

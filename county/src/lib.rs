@@ -17,10 +17,10 @@
 //!   station's last contact is written in batches, to a minute's resolution.
 //! - Speaks exactly the contract of [`county_api`]: routes from [`county_api::paths`], bodies of
 //!   its wire types, every error an [`county_api::ErrorBody`]. A submission needs a known
-//!   service and revision, an RFC 3339 `submitted_at`, a well-formed attachment manifest and
-//!   fields (opened first when sealed) that pass the station's own validator (module
-//!   `validation`); otherwise 422 `invalid_application` names each field and nothing is
-//!   stored.
+//!   service and revision, an RFC 3339 `submitted_at`, a well-formed attachment manifest
+//!   listing every scan the revision requires, and fields (opened first when sealed) that
+//!   pass the station's own validator (module `validation`); otherwise 422
+//!   `invalid_application` names each field or missing paper and nothing is stored.
 //! - The clerk side ([`add_station`], [`revoke_station`], [`add_clerk`],
 //!   [`list_applications`], [`decide`], [`publish_catalog`], [`show_catalog`],
 //!   [`publish_notice`], [`list_notices`]) opens its own connection, so the CLI works on a

@@ -14,12 +14,14 @@
 //! judged as on the day it was taken — unless the station said its clock was doubtful at the
 //! capture (`clock.confidence = doubtful`: never set since a power cut, gone back, far off
 //! the county's); then the county's own day on arrival decides age rules. Scans: a scan slot the definition does not have is
-//! refused; a missing required scan is not (yet) checked here.
+//! refused, and so is a record without a scan the revision requires (those of an optional
+//! group only when the group is filled), named in Chinese and English (`scans.<slot>`), as
+//! the station's own check refused it before it was stored.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use county_api::SubmitApplication;
-use kiosk_domain::{Context, ErrorCode, ServiceDefinition};
+use kiosk_domain::{Context, ServiceDefinition};
 use time::UtcOffset;
 
 use crate::CountyError;
@@ -107,9 +109,6 @@ fn check(
         .map(|a| a.scan.clone())
         .collect();
     for error in kiosk_domain::validate(def, &application.fields, &scans, &ctx) {
-        if error.code == ErrorCode::MissingScan {
-            continue;
-        }
         // One reason per field: the validator's first (it orders a field's own check first).
         problems
             .entry(error.field)
@@ -143,10 +142,35 @@ mod tests {
             service_version: 1,
             submitted_at: "2026-11-25T08:00:00Z".into(),
             fields: serde_json::from_value(sample["fields"].clone()).unwrap(),
-            attachments: Vec::new(),
+            attachments: ["applicant_id_card", "household_register", "photo"]
+                .iter()
+                .map(|scan| county_api::AttachmentManifest {
+                    name: format!("{scan}.jpg"),
+                    scan: (*scan).into(),
+                    content_type: "image/jpeg".into(),
+                    size: 10,
+                    sha256: "0".repeat(64),
+                })
+                .collect(),
             sealed: None,
             clock: None,
         }
+    }
+
+    #[test]
+    fn a_missing_required_scan_is_named_in_both_languages() {
+        let mut a = valid();
+        a.attachments.retain(|x| x.scan != "photo");
+        let found = problems(&a);
+        assert_eq!(
+            found.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["scans.photo"]
+        );
+        let reason = &found["scans.photo"];
+        assert!(
+            reason.contains("尚未扫描") && reason.contains("not scanned yet"),
+            "{reason}"
+        );
     }
 
     #[test]
