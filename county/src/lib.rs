@@ -23,8 +23,11 @@
 //!   `invalid_application` names each field or missing paper and nothing is stored.
 //! - The clerk side ([`add_station`], [`revoke_station`], [`add_clerk`],
 //!   [`list_applications`], [`decide`], [`publish_catalog`], [`show_catalog`],
-//!   [`publish_notice`], [`list_notices`]) opens its own connection, so the CLI works on a
-//!   data directory that a running server holds open.
+//!   [`publish_notice`], [`list_notices`]) goes through the same storage trait as the
+//!   server (module `storage`) on its own connection, so the CLI works on a data directory
+//!   that a running server holds open, under the server's rules.
+//! - Every row is reached through `storage::Storage` (typed domain operations; SQLite is
+//!   its one backend, `storage::sqlite`); no HTTP handler touches a connection.
 //! - Catalog (module `catalog`): publications are checked whole against the definition
 //!   schema and the domain's checks, versions only go up; `GET /v1/catalog` serves the latest
 //!   with ETag `"<version>"`; intake takes every revision ever published.

@@ -12,7 +12,7 @@
 //! - every POST carries the session's CSRF token (the login form: its double-submit cookie);
 //!   a wrong or missing token is a 403 plain page and nothing happens;
 //! - every string from a station or a clerk reaches HTML through maud, which escapes it;
-//! - decisions go through `store::decide`, the code path of `county decide`, with the clerk's
+//! - decisions go through `Storage::decide`, the code path of `county decide`, with the clerk's
 //!   name in the audit log.
 
 pub(crate) mod auth;
