@@ -88,6 +88,23 @@ async fn county_with_webhook(dir: tempfile::TempDir, url: &str) -> Server {
     Server::start_with(dir, move |state| state.set_sms(notifier, FAST)).await
 }
 
+/// A station submits an application and a clerk approves it by `county decide`'s path,
+/// outside the server: the worker finds the SMS in the queue.
+async fn approved_application(server: &Server) -> (common::Station, county_api::SubmitApplication) {
+    let station = server.station("Xiaozhai").await;
+    let app = application(&[]);
+    assert_eq!(station.submit(&app).await.status(), 201);
+    county::decide(
+        server.data_dir(),
+        app.application_id,
+        DecisionKind::Approve,
+        None,
+        "li",
+    )
+    .unwrap();
+    (station, app)
+}
+
 async fn wait_for(shared: &Shared, accepted: usize) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while shared.lock().unwrap().accepted.len() < accepted {
@@ -104,19 +121,7 @@ async fn a_decisions_sms_is_retried_until_delivered_once_and_survives_a_restart(
     }));
     let url = receiver(shared.clone()).await;
     let server = county_with_webhook(tempfile::tempdir().unwrap(), &url).await;
-    let station = server.station("Xiaozhai").await;
-    let app = application(&[]);
-    assert_eq!(station.submit(&app).await.status(), 201);
-
-    // `county decide`'s path, outside the server: the worker finds it in the queue.
-    county::decide(
-        server.data_dir(),
-        app.application_id,
-        DecisionKind::Approve,
-        None,
-        "li",
-    )
-    .unwrap();
+    let (station, app) = approved_application(&server).await;
     wait_for(&shared, 1).await;
     // Time for a wrong second delivery to show up.
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -225,17 +230,7 @@ async fn an_https_gateway_with_a_private_ca_gets_the_sms_and_only_through_that_c
         state.set_sms(notifier, FAST)
     })
     .await;
-    let station = server.station("Xiaozhai").await;
-    let app = application(&[]);
-    assert_eq!(station.submit(&app).await.status(), 201);
-    county::decide(
-        server.data_dir(),
-        app.application_id,
-        DecisionKind::Approve,
-        None,
-        "li",
-    )
-    .unwrap();
+    let (station, _) = approved_application(&server).await;
     wait_for(&shared, 1).await;
     let message = {
         let r = shared.lock().unwrap();
