@@ -418,8 +418,11 @@ async fn a_clerk_logs_in_sees_the_scans_and_approves_in_chromium() {
         .await;
     browser
         .wait_for(
-            "return document.images.length === 2 && \
-             Array.from(document.images).every(i => i.complete)",
+            &format!(
+                "return document.images.length === {} && \
+                 Array.from(document.images).every(i => i.complete)",
+                app.attachments.len()
+            ),
             "the scans",
         )
         .await;
@@ -428,7 +431,7 @@ async fn a_clerk_logs_in_sees_the_scans_and_approves_in_chromium() {
         .await;
     let widths: Vec<u64> = serde_json::from_value(widths).unwrap();
     assert!(
-        widths.len() == 2 && widths.iter().all(|w| *w > 0),
+        widths.len() == app.attachments.len() && widths.iter().all(|w| *w > 0),
         "every scan decoded: {widths:?}"
     );
     let page_text = browser.script("return document.body.innerText").await;
