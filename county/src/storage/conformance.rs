@@ -19,14 +19,15 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use county_api::{
     AttachmentManifest, CountyState, DecisionKind, DecisionPage, EnrolRequest, EnrolResponse,
-    ErrorBody, ErrorCode, HandOver, I18nText, NoticePage, SubmissionReceipt, SubmitApplication,
-    paths,
+    ErrorBody, ErrorCode, HandOver, I18nText, NoticePage, SelftestCheck, SelftestReport,
+    SubmissionReceipt, SubmitApplication, paths,
 };
 use tower::ServiceExt;
 use uuid::Uuid;
 
 use super::Storage;
 use super::{Credential, Revocation};
+use crate::catalog::Published;
 use crate::{AppState, CountyError, files};
 
 /// One answer of the router: status, ETag and body.
@@ -367,6 +368,21 @@ pub(crate) async fn run(storage: Arc<dyn Storage>, data_dir: &Path) {
         .decide(x.application_id, DecisionKind::Approve, None, "wang", NOW)
         .unwrap();
     assert_eq!(approved.cursor, 1);
+    // The clerks' queue: complete or approved, per station and service.
+    let queued: Vec<Uuid> = s.queue(None, None).unwrap().iter().map(|r| r.id).collect();
+    assert_eq!(queued, [x.application_id]);
+    assert!(s.queue(Some(&b_id), None).unwrap().is_empty());
+    assert!(s.queue(None, Some("elderly-card")).unwrap().is_empty());
+    let groups = s.queue_groups().unwrap();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(
+        (
+            groups[0].station.as_str(),
+            groups[0].service.as_str(),
+            groups[0].waiting
+        ),
+        (a_id.as_str(), "birth-permit", 1)
+    );
     let page: DecisionPage = client
         .get(&format!("{}?after=0&limit=10", paths::DECISIONS), &a, None)
         .await
@@ -413,6 +429,10 @@ pub(crate) async fn run(storage: Arc<dyn Storage>, data_dir: &Path) {
         .json("POST", &hand_path, Some(&b), &hand)
         .await
         .error(StatusCode::NOT_FOUND, ErrorCode::NotFound);
+    assert!(
+        s.queue(None, None).unwrap().is_empty(),
+        "handed over: off the queue"
+    );
     let listed = s.list_applications().unwrap();
     assert_eq!(listed.len(), 2);
     assert_eq!(listed[0].state, "handed_over");
@@ -480,6 +500,63 @@ pub(crate) async fn run(storage: Arc<dyn Storage>, data_dir: &Path) {
     assert!(s.service_revision("birth-permit", 1).unwrap().is_some());
     assert!(s.service_revision("birth-permit", 9).unwrap().is_none());
 
+    // ---- Publishing a revision: versions only go up, the ETag follows ----
+    let mut revised = s.service_revision("birth-permit", 1).unwrap().unwrap();
+    revised.version = 2;
+    let Published::New {
+        version: next,
+        revisions,
+        params_changed,
+    } = s
+        .publish_catalog(vec![revised.clone()], None, "wang", NOW)
+        .unwrap()
+    else {
+        panic!("a new revision is a new catalog version");
+    };
+    assert_eq!(next, version + 1);
+    assert_eq!(revisions, [("birth-permit".to_owned(), 2)]);
+    assert!(!params_changed);
+    assert!(matches!(
+        s.publish_catalog(vec![revised.clone()], None, "wang", NOW).unwrap(),
+        Published::Unchanged { version } if version == next
+    ));
+    let mut older = revised;
+    older.version = 1;
+    assert!(matches!(
+        s.publish_catalog(vec![older], None, "wang", NOW),
+        Err(CountyError::InvalidInput(_))
+    ));
+    assert_eq!(s.catalog_version().unwrap(), next);
+    assert_eq!(s.show_catalog().unwrap().version, next);
+    assert_eq!(s.service_versions("birth-permit").unwrap(), [1, 2]);
+    assert!(s.service_revision("birth-permit", 2).unwrap().is_some());
+    assert!(!s.param_sets().unwrap().is_empty());
+    let fresh = client.get(paths::CATALOG, &a, Some(&etag)).await;
+    assert_eq!(fresh.status, StatusCode::OK, "a new version is served");
+    assert_eq!(fresh.etag, Some(format!("\"{next}\"")));
+
+    // ---- Self-tests: the newest is kept ----
+    let at = |t: &str| {
+        time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).unwrap()
+    };
+    let report = |checked_at: &str, ok: bool| SelftestReport {
+        checked_at: checked_at.into(),
+        ok,
+        version: "1.0.0".into(),
+        checks: vec![SelftestCheck {
+            name: "printer".into(),
+            ok,
+            detail: "缺纸 / out of paper".into(),
+            action: None,
+        }],
+    };
+    let newer = "2026-11-25T07:00:00Z";
+    let older = "2026-11-24T07:00:00Z";
+    s.record_selftest(&a_id, &report(newer, false), at(newer), at(NOW))
+        .unwrap();
+    s.record_selftest(&a_id, &report(older, true), at(older), at(NOW))
+        .unwrap();
+
     // ---- Clerks ----
     assert!(s.add_clerk("wang", "hash-1", NOW).unwrap());
     assert!(
@@ -513,6 +590,18 @@ pub(crate) async fn run(storage: Arc<dyn Storage>, data_dir: &Path) {
     let dashboard = s.stations().unwrap();
     assert_eq!(dashboard.len(), 2);
     assert!(dashboard.iter().all(|row| row.last_contact_at.is_some()));
+    let row_a = dashboard.iter().find(|row| row.id == a_id).unwrap();
+    let selftest = row_a.selftest.as_ref().expect("a's self-test");
+    assert!(!selftest.ok, "the newer report, not the late older one");
+    assert_eq!(selftest.failed.len(), 1);
+    assert!(
+        dashboard
+            .iter()
+            .find(|row| row.id == b_id)
+            .unwrap()
+            .selftest
+            .is_none()
+    );
     assert!(matches!(
         s.revoke_station(&a_id, NOW).unwrap(),
         Revocation::Revoked
