@@ -150,14 +150,16 @@ fn refused(zh: impl std::fmt::Display, en: impl std::fmt::Display) -> CountyErro
     CountyError::InvalidInput(format!("{zh} / {en}"))
 }
 
-/// Check a publication file's text and, when it passes, store it as the next catalog
-/// version, all in one transaction (nothing is stored when it is refused).
-pub(crate) fn publish(
-    conn: &mut Connection,
-    text: &str,
-    by: &str,
-    now: &str,
-) -> Result<Published, CountyError> {
+/// A publication file read and checked on its own: its definitions (each through the schema
+/// and the domain's checks, no id twice) and its parameters.
+pub(crate) struct Checked {
+    pub services: Vec<ServiceDefinition>,
+    pub params: Option<BTreeMap<String, i64>>,
+}
+
+/// Read a publication file's text and check what can be checked without the catalog in
+/// force; [`store_publication`] checks the rest and stores it.
+pub(crate) fn parse_publication(text: &str) -> Result<Checked, CountyError> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
         refused(
             format!("文件不是合法的 JSON（{e}）"),
@@ -214,7 +216,22 @@ pub(crate) fn publish(
         }
         incoming.push(def);
     }
+    Ok(Checked {
+        services: incoming,
+        params: publication.params,
+    })
+}
 
+/// Store checked definitions and/or parameters as the next catalog version, all in one
+/// transaction (nothing is stored when refused): a revision must raise the version in
+/// force, a parameter must belong to a service in force; nothing new is `Unchanged`.
+pub(crate) fn store_publication(
+    conn: &mut Connection,
+    incoming: Vec<ServiceDefinition>,
+    params: Option<BTreeMap<String, i64>>,
+    by: &str,
+    now: &str,
+) -> Result<Published, CountyError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let catalog = current(&tx)?;
     let mut services = in_force(&catalog)?;
@@ -256,7 +273,7 @@ pub(crate) fn publish(
             None => services.push(def),
         }
     }
-    let params = publication.params.unwrap_or_else(|| catalog.params.clone());
+    let params = params.unwrap_or_else(|| catalog.params.clone());
     for name in params.keys() {
         if !services.iter().any(|d| d.params.contains_key(name)) {
             return Err(refused(

@@ -1,5 +1,6 @@
 //! The HTTP face: routes from `county_api::paths`, extractors that turn every rejection into an
-//! `ErrorBody`, and thin handlers over `store` and `files`.
+//! `ErrorBody`, and thin handlers over the [`Storage`] trait (through
+//! [`AppState::storage`]) and `files`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -21,7 +22,9 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::files;
-use crate::store::{self, HandedOver, Submitted};
+use crate::storage::{Credential, HandedOver, Submitted};
+use crate::storage::{NewApplication, Storage};
+use crate::store;
 use crate::{AppState, CountyError, MAX_JSON_BYTES};
 
 /// Every route of the contract.
@@ -84,19 +87,19 @@ impl FromRequestParts<AppState> for Station {
             .ok_or_else(ApiError::unauthorized)?;
         let hash = files::sha256_hex(credential.as_bytes());
         let station = state
-            .read(move |conn, _| store::authenticate(conn, &hash))
+            .storage(move |s, _| s.authenticate(&hash))
             .await
             .map_err(ApiError::from)?;
         match station {
-            store::Credential::Station {
+            Credential::Station {
                 id,
                 last_contact_at,
             } => {
                 state.contact(&id, last_contact_at.as_deref());
                 Ok(Station(id))
             }
-            store::Credential::Revoked(id) => Err(ApiError::station_revoked(&id)),
-            store::Credential::Unknown => Err(ApiError::unauthorized()),
+            Credential::Revoked(id) => Err(ApiError::station_revoked(&id)),
+            Credential::Unknown => Err(ApiError::unauthorized()),
         }
     }
 }
@@ -234,9 +237,8 @@ async fn enrol(
     let credential_sha = files::sha256_hex(credential.as_bytes());
     let station_id = request.station_id.clone();
     let name = state
-        .run(move |conn, _| {
-            store::enrol(
-                conn,
+        .storage(move |s, _| {
+            s.enrol(
                 &station_id,
                 &token_sha,
                 &credential_sha,
@@ -258,7 +260,7 @@ async fn enrol(
 /// The shape checks of a submission: 400 for a malformed manifest, 422 for content the county
 /// will not take.
 fn check_submission(
-    conn: &rusqlite::Connection,
+    storage: &dyn Storage,
     application: &SubmitApplication,
 ) -> Result<(), ApiError> {
     let mut names = BTreeSet::new();
@@ -305,7 +307,7 @@ fn check_submission(
     if application.tracking_number.trim().is_empty() {
         problems.insert("tracking_number".to_owned(), "must not be empty".to_owned());
     }
-    if let Some(known) = crate::validation::unknown_service(conn, &application.service)? {
+    if let Some(known) = crate::validation::unknown_service(storage, &application.service)? {
         problems.insert(
             "service".to_owned(),
             format!(
@@ -339,7 +341,8 @@ fn check_submission(
         problems.insert("fields".to_owned(), "a field id is empty".to_owned());
     }
     if problems.is_empty() {
-        problems = crate::validation::problems(conn, application, time::OffsetDateTime::now_utc())?;
+        problems =
+            crate::validation::problems(storage, application, time::OffsetDateTime::now_utc())?;
     }
     if problems.is_empty() {
         return Ok(());
@@ -373,9 +376,9 @@ async fn submit(
     }
     let key = state.key().clone();
     let taken = state
-        .run({
+        .storage({
             let station = station.clone();
-            move |conn, _| intake(conn, &key, &station, application)
+            move |s, _| intake(s, &key, &station, application)
         })
         .await?;
     if taken.created {
@@ -398,26 +401,27 @@ pub(crate) struct Taken {
 /// taken. The same id with the same content is answered as before; other content is
 /// refused (409), and so is another station's id (404).
 pub(crate) fn intake(
-    conn: &mut rusqlite::Connection,
+    storage: &dyn Storage,
     key: &sealing::PrivateKey,
     station: &str,
     application: SubmitApplication,
 ) -> Result<Taken, ApiError> {
     let id = application.application_id;
     let (application, wire) = unseal(key, application)?;
-    check_submission(conn, &application)?;
+    check_submission(storage, &application)?;
     // The typed value serialises canonically: fields in declaration order, maps sorted. It
     // is the plaintext (opened) record, so a repeat is recognised however it was sealed.
     let body = serde_json::to_string(&application)
         .map_err(|e| CountyError::Corrupt(format!("cannot serialise a submission: {e}")))?;
     let body_sha = files::sha256_hex(body.as_bytes());
-    let outcome = store::submit(
-        conn,
+    let outcome = storage.submit(
         station,
-        &application,
-        &wire,
-        &body,
-        &body_sha,
+        &NewApplication {
+            application: &application,
+            wire: &wire,
+            body: &body,
+            body_sha256: &body_sha,
+        },
         &store::now(),
     )?;
     match outcome {
@@ -517,7 +521,7 @@ async fn get_application(
     PathParams(id): PathParams<Uuid>,
 ) -> Result<Json<SubmissionReceipt>, ApiError> {
     state
-        .read(move |conn, _| store::receipt(conn, &station, id))
+        .storage(move |s, _| s.receipt(&station, id))
         .await?
         .map(Json)
         .ok_or_else(|| no_application(id))
@@ -546,9 +550,9 @@ async fn get_attachment(
 ) -> Result<Json<county_api::AttachmentStatus>, ApiError> {
     checked_name(&name)?;
     let status = state
-        .read({
+        .storage({
             let name = name.clone();
-            move |conn, _| store::attachment(conn, &station, id, &name)
+            move |s, _| s.attachment(&station, id, &name)
         })
         .await?;
     status.map(Json).ok_or_else(|| no_attachment(id, &name))
@@ -574,19 +578,19 @@ async fn patch_attachment(
         })?;
     let key = state.key().clone();
     state
-        .run(move |conn, dirs| {
-            crate::http::append_chunk(conn, dirs, &key, &station, id, &name, offset, &chunk)
+        .uploading(move |s, dirs| {
+            crate::http::append_chunk(s, dirs, &key, &station, id, &name, offset, &chunk)
         })
         .await
         .map(Json)
 }
 
-/// Append one chunk; runs on the blocking pool holding the connection, so it is the only
-/// writer of this attachment while it runs. `county import` feeds a bundle's scans through
-/// it too.
+/// Append one chunk; the server runs it on the blocking pool holding its upload lock
+/// ([`AppState::uploading`]), so it is the only writer of this attachment while it runs.
+/// `county import` feeds a bundle's scans through it too.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn append_chunk(
-    conn: &mut rusqlite::Connection,
+    storage: &dyn Storage,
     dirs: &files::Dirs,
     key: &sealing::PrivateKey,
     station: &str,
@@ -595,8 +599,9 @@ pub(crate) fn append_chunk(
     offset: u64,
     chunk: &[u8],
 ) -> Result<county_api::AttachmentStatus, ApiError> {
-    let mut status =
-        store::attachment(conn, station, id, name)?.ok_or_else(|| no_attachment(id, name))?;
+    let mut status = storage
+        .attachment(station, id, name)?
+        .ok_or_else(|| no_attachment(id, name))?;
     let part = dirs.part(id, name);
     if !status.complete {
         // The stored offset rules, but only over bytes that are on disk: after a crash
@@ -608,7 +613,7 @@ pub(crate) fn append_chunk(
                 application = %id, attachment = name, stored = status.received, on_disk,
                 "partial upload shorter than its recorded offset; resuming from the file"
             );
-            store::set_received(conn, id, name, on_disk)?;
+            storage.set_received(id, name, on_disk)?;
             status.received = on_disk;
         }
     }
@@ -637,7 +642,7 @@ pub(crate) fn append_chunk(
     files::append(&part, offset, chunk)?;
     let received = offset + len;
     if received < status.size {
-        store::set_received(conn, id, name, received)?;
+        storage.set_received(id, name, received)?;
         status.received = received;
         return Ok(status);
     }
@@ -645,7 +650,7 @@ pub(crate) fn append_chunk(
     let actual = files::sha256_file(&part)?;
     if actual != status.sha256 {
         files::discard(&part)?;
-        store::set_received(conn, id, name, 0)?;
+        storage.set_received(id, name, 0)?;
         tracing::info!(application = %id, attachment = name, "checksum mismatch; upload restarts");
         return Err(ApiError::new(
             ErrorCode::ChecksumMismatch,
@@ -657,7 +662,7 @@ pub(crate) fn append_chunk(
         )
         .with_expected_offset(0));
     }
-    match store::plain_digest(conn, id, name)? {
+    match storage.plain_digest(id, name)? {
         None => files::commit(&part, &dirs.attachment(&status.sha256))?,
         Some((size, sha256)) => {
             // Sealed: open it, check the plaintext against the sealed record's digest, keep
@@ -671,14 +676,14 @@ pub(crate) fn append_chunk(
                 .filter(|p| p.len() as u64 == size && files::sha256_hex(p) == sha256);
             let Some(plain) = plain else {
                 files::discard(&part)?;
-                store::set_received(conn, id, name, 0)?;
+                storage.set_received(id, name, 0)?;
                 tracing::warn!(application = %id, attachment = name, "a sealed scan does not open or does not match its digest");
                 return Err(unopenable(&format!("the sealed scan {name}")));
             };
             files::commit_bytes(&part, &dirs.attachment(&sha256), &plain)?;
         }
     }
-    store::complete_attachment(conn, station, id, name, &store::now())?;
+    storage.complete_attachment(station, id, name, &store::now())?;
     status.received = status.size;
     status.complete = true;
     Ok(status)
@@ -701,9 +706,7 @@ async fn hand_over(
         ));
     }
     let outcome = state
-        .run(move |conn, _| {
-            store::hand_over(conn, &station, id, &request.handed_over_at, &store::now())
-        })
+        .storage(move |s, _| s.hand_over(&station, id, &request.handed_over_at, &store::now()))
         .await?;
     match outcome {
         HandedOver::Done(receipt) => Ok(Json(receipt)),
@@ -729,7 +732,7 @@ async fn decisions(
         return Err(ApiError::bad_request("limit must be between 1 and 500"));
     }
     let page = state
-        .read(move |conn, _| store::decisions(conn, &station, query.after, limit))
+        .storage(move |s, _| s.decisions(&station, query.after, limit))
         .await?;
     Ok(Json(page))
 }
@@ -740,7 +743,7 @@ async fn ack_decisions(
     JsonBody(ack): JsonBody<DecisionAck>,
 ) -> Result<StatusCode, ApiError> {
     let known = state
-        .run(move |conn, _| store::ack(conn, &station, ack.cursor))
+        .storage(move |s, _| s.ack(&station, ack.cursor))
         .await?;
     if known {
         Ok(StatusCode::NO_CONTENT)
@@ -761,7 +764,7 @@ async fn selftest(
     let checked_at = crate::selftests::check(&report)?;
     let now = time::OffsetDateTime::now_utc();
     state
-        .run(move |conn, _| crate::selftests::record(conn, &station, &report, checked_at, now))
+        .storage(move |s, _| s.record_selftest(&station, &report, checked_at, now))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -781,13 +784,13 @@ async fn catalog(
         .map(|tag| tag.trim().trim_start_matches("W/").to_owned())
         .collect();
     let found = state
-        .read(move |conn, _| {
-            let version = crate::catalog::current_version(conn)?;
+        .storage(move |s, _| {
+            let version = s.catalog_version()?;
             let etag = format!("\"{version}\"");
             if asked.iter().any(|tag| *tag == etag || tag == "*") {
                 Ok::<_, CountyError>((etag, None))
             } else {
-                let (version, body) = crate::catalog::current_json(conn)?;
+                let (version, body) = s.catalog_json()?;
                 Ok((format!("\"{version}\""), Some(body)))
             }
         })
@@ -813,7 +816,7 @@ async fn notices(
     QueryParams(query): QueryParams<NoticeQuery>,
 ) -> Result<Json<NoticePage>, ApiError> {
     let page = state
-        .read(move |conn, _| store::notices(conn, &station, query.after))
+        .storage(move |s, _| s.notices(&station, query.after))
         .await?;
     Ok(Json(page))
 }
@@ -842,13 +845,28 @@ mod tests {
                 let sample: serde_json::Value = serde_json::from_str(text).unwrap();
                 serde_json::from_value(sample["fields"].clone()).unwrap()
             },
-            attachments: vec![AttachmentManifest {
-                name: "a.jpg".into(),
-                scan: "mother_id_card".into(),
+            // Every scan birth-permit requires; the first is the one the cases break.
+            attachments: [
+                "mother_id_card",
+                "father_id_card",
+                "mother_household_register",
+                "father_household_register",
+                "marriage_certificate",
+            ]
+            .iter()
+            .enumerate()
+            .map(|(i, scan)| AttachmentManifest {
+                name: if i == 0 {
+                    "a.jpg".into()
+                } else {
+                    format!("{scan}.jpg")
+                },
+                scan: (*scan).into(),
                 content_type: "image/jpeg".into(),
                 size: 10,
                 sha256: "0".repeat(64),
-            }],
+            })
+            .collect(),
             sealed: None,
             clock: None,
         }
@@ -908,6 +926,20 @@ mod tests {
                 Some(ErrorCode::InvalidApplication),
             ),
             (
+                "required scan missing",
+                |a| a.attachments.retain(|a| a.scan != "marriage_certificate"),
+                Some(ErrorCode::InvalidApplication),
+            ),
+            (
+                "a further page of a slot",
+                |a| {
+                    let mut page = a.attachments[0].clone();
+                    page.name = "a-2.jpg".into();
+                    a.attachments.push(page);
+                },
+                None,
+            ),
+            (
                 "empty field id",
                 |a| {
                     a.fields.insert(" ".into(), "x".into());
@@ -925,12 +957,11 @@ mod tests {
                 Some(ErrorCode::InvalidApplication),
             ),
         ];
-        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
-        crate::store::migrations().to_latest(&mut conn).unwrap();
+        let storage = crate::storage::sqlite::SqliteStorage::in_memory();
         for (what, breaker, expected) in cases {
             let mut a = application();
             breaker(&mut a);
-            let got = check_submission(&conn, &a).err().map(|e| e.body().code);
+            let got = check_submission(&storage, &a).err().map(|e| e.body().code);
             assert_eq!(got, *expected, "{what}");
         }
     }

@@ -17,14 +17,17 @@
 //!   station's last contact is written in batches, to a minute's resolution.
 //! - Speaks exactly the contract of [`county_api`]: routes from [`county_api::paths`], bodies of
 //!   its wire types, every error an [`county_api::ErrorBody`]. A submission needs a known
-//!   service and revision, an RFC 3339 `submitted_at`, a well-formed attachment manifest and
-//!   fields (opened first when sealed) that pass the station's own validator (module
-//!   `validation`); otherwise 422 `invalid_application` names each field and nothing is
-//!   stored.
+//!   service and revision, an RFC 3339 `submitted_at`, a well-formed attachment manifest
+//!   listing every scan the revision requires, and fields (opened first when sealed) that
+//!   pass the station's own validator (module `validation`); otherwise 422
+//!   `invalid_application` names each field or missing paper and nothing is stored.
 //! - The clerk side ([`add_station`], [`revoke_station`], [`add_clerk`],
 //!   [`list_applications`], [`decide`], [`publish_catalog`], [`show_catalog`],
-//!   [`publish_notice`], [`list_notices`]) opens its own connection, so the CLI works on a
-//!   data directory that a running server holds open.
+//!   [`publish_notice`], [`list_notices`]) goes through the same storage trait as the
+//!   server (module `storage`) on its own connection, so the CLI works on a data directory
+//!   that a running server holds open, under the server's rules.
+//! - Every row is reached through `storage::Storage` (typed domain operations; SQLite is
+//!   its one backend, `storage::sqlite`); no HTTP handler touches a connection.
 //! - Catalog (module `catalog`): publications are checked whole against the definition
 //!   schema and the domain's checks, versions only go up; `GET /v1/catalog` serves the latest
 //!   with ETag `"<version>"`; intake takes every revision ever published.
@@ -42,7 +45,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use county_api::{Decision, DecisionKind, Provisioning};
-use rusqlite::Connection;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -55,38 +57,38 @@ mod review;
 mod selftests;
 pub mod sms;
 pub mod sneakernet;
+mod storage;
 mod store;
 pub mod tls;
 mod validation;
 
 pub use error::CountyError;
 pub use http::app;
+use storage::Storage;
+use storage::sqlite::SqliteStorage;
 
 /// The largest JSON body the county reads, in bytes.
 pub const MAX_JSON_BYTES: usize = 256 * 1024;
 
-/// What the server shares between requests: the data directory, one writing database
-/// connection and a small pool of read-only ones.
+/// What the server shares between requests: the data directory, the [`storage::Storage`]
+/// that holds every row (SQLite: one writing connection and a small pool of read-only ones,
+/// see [`storage::sqlite`]), the batch of stations' last contacts and the SMS worker's
+/// settings.
 ///
-/// SQLite is blocking, so every database call runs on tokio's blocking pool. Everything that
-/// writes holds the one writer's mutex ([`AppState::run`]), so writes are serialised at the
-/// database, which keeps an upload's "append, fsync, record the offset" step atomic with
-/// respect to other requests. Reads that stand alone (a station's polls, the review pages,
-/// the credential check) take a read-only connection from the pool ([`AppState::read`]):
-/// under WAL they see every committed write and never wait for the writer.
+/// The storage blocks, so every call goes through [`AppState::storage`], which runs it on
+/// tokio's blocking pool. A chunk upload's "append, fsync, record the offset" runs under
+/// this process's upload lock ([`AppState::uploading`]), so two chunks of one attachment
+/// never interleave; the partial files are this process's, on its disk.
 #[derive(Clone)]
 pub struct AppState {
     inner: Arc<Inner>,
 }
 
-/// How many read-only connections the server keeps (the polls' parallelism; the machine
-/// this runs on has few cores, and a read holds its connection for microseconds).
-const READERS: usize = 4;
-
 struct Inner {
     dirs: files::Dirs,
-    conn: Mutex<Connection>,
-    readers: Readers,
+    storage: Arc<dyn Storage>,
+    /// Held while a chunk is appended (see [`AppState::uploading`]).
+    uploads: Mutex<()>,
     /// Stations' last contacts not yet written (see [`store::Contacts`]).
     contacts: store::Contacts,
     /// Served over TLS: the review page's cookies get `Secure`.
@@ -103,20 +105,23 @@ impl AppState {
     /// Open (creating if needed) the data directory and its database, and bring the schema up
     /// to date.
     pub fn open(data_dir: &Path) -> Result<AppState, CountyError> {
+        files::Dirs::create(data_dir)?;
+        let storage = SqliteStorage::open(data_dir, storage::sqlite::SERVER_READERS)?;
+        AppState::with_storage(data_dir, Arc::new(storage))
+    }
+
+    /// A state over any [`Storage`] (the conformance suite runs each backend through it).
+    pub(crate) fn with_storage(
+        data_dir: &Path,
+        storage: Arc<dyn Storage>,
+    ) -> Result<AppState, CountyError> {
         let dirs = files::Dirs::create(data_dir)?;
-        let conn = store::open(data_dir)?;
-        let readers = (0..READERS)
-            .map(|_| store::open_reader(data_dir))
-            .collect::<Result<Vec<_>, _>>()?;
         let key = keys::load_or_create(data_dir)?;
         Ok(AppState {
             inner: Arc::new(Inner {
                 dirs,
-                conn: Mutex::new(conn),
-                readers: Readers {
-                    permits: tokio::sync::Semaphore::new(readers.len()),
-                    idle: Mutex::new(readers),
-                },
+                storage,
+                uploads: Mutex::new(()),
                 contacts: store::Contacts::default(),
                 tls: std::sync::atomic::AtomicBool::new(false),
                 key,
@@ -175,68 +180,41 @@ impl AppState {
         &self.inner.key
     }
 
-    /// Run `f` with the connection on the blocking pool.
-    pub(crate) async fn run<T, E>(
+    /// Run `f` with the storage and the attachment directories on tokio's blocking pool:
+    /// the one way async code reaches the rows.
+    pub(crate) async fn storage<T, E>(
         &self,
-        f: impl FnOnce(&mut Connection, &files::Dirs) -> Result<T, E> + Send + 'static,
+        f: impl FnOnce(&dyn Storage, &files::Dirs) -> Result<T, E> + Send + 'static,
     ) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<CountyError> + Send + 'static,
     {
         let inner = Arc::clone(&self.inner);
-        let joined = tokio::task::spawn_blocking(move || {
-            // A panic while holding the lock cannot leave a half-written transaction behind
-            // (rusqlite rolls back on drop), so a poisoned lock is safe to take over.
-            let mut conn = inner.conn.lock().unwrap_or_else(PoisonError::into_inner);
-            f(&mut conn, &inner.dirs)
-        })
-        .await;
+        let joined =
+            tokio::task::spawn_blocking(move || f(inner.storage.as_ref(), &inner.dirs)).await;
         match joined {
             Ok(result) => result,
             Err(e) => Err(E::from(CountyError::Task(e.to_string()))),
         }
     }
 
-    /// Run `f` with a read-only connection from the pool on the blocking pool (waiting for
-    /// one to be free). The connection refuses writes (`PRAGMA query_only`).
-    pub(crate) async fn read<T, E>(
+    /// [`AppState::storage`] holding the upload lock: for appending a chunk, whose file
+    /// write and offset row must not interleave with another chunk's.
+    pub(crate) async fn uploading<T, E>(
         &self,
-        f: impl FnOnce(&mut Connection, &files::Dirs) -> Result<T, E> + Send + 'static,
+        f: impl FnOnce(&dyn Storage, &files::Dirs) -> Result<T, E> + Send + 'static,
     ) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<CountyError> + Send + 'static,
     {
         let inner = Arc::clone(&self.inner);
-        // The semaphore is never closed; a permit means an idle connection is in the list.
-        let _permit = self
-            .inner
-            .readers
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| E::from(CountyError::Task(e.to_string())))?;
         let joined = tokio::task::spawn_blocking(move || {
-            let taken = inner
-                .readers
-                .idle
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .pop();
-            let Some(mut conn) = taken else {
-                return Err(E::from(CountyError::Task(
-                    "no idle database reader although a permit was granted".into(),
-                )));
-            };
-            let result = f(&mut conn, &inner.dirs);
-            inner
-                .readers
-                .idle
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(conn);
-            result
+            // A panic while appending leaves at most a partial file longer than its offset
+            // row, which the next chunk repairs; the lock is safe to take over.
+            let _held = inner.uploads.lock().unwrap_or_else(PoisonError::into_inner);
+            f(inner.storage.as_ref(), &inner.dirs)
         })
         .await;
         match joined {
@@ -264,20 +242,12 @@ impl AppState {
         if batch.is_empty() {
             return;
         }
-        let written = self
-            .run(move |conn, _| store::record_contacts(conn, &batch))
-            .await;
+        let written = self.storage(move |s, _| s.record_contacts(&batch)).await;
         if let Err(e) = written {
             // Only the dashboard's "last contact" is behind; the next polls note it again.
             tracing::warn!("cannot record the stations' last contact: {e}");
         }
     }
-}
-
-/// The read-only connections: `permits` counts the idle ones in `idle`.
-struct Readers {
-    permits: tokio::sync::Semaphore,
-    idle: Mutex<Vec<Connection>>,
 }
 
 /// Serve the API on `listener` from `data_dir` until `shutdown` completes, then finish the
@@ -400,10 +370,10 @@ pub fn add_station_trusting(
     }
     files::Dirs::create(data_dir)?;
     let key = keys::load_or_create(data_dir)?;
-    let mut conn = store::open(data_dir)?;
+    let storage = cli_storage(data_dir)?;
     let token = files::random_base32(20);
     let token_sha = files::sha256_hex(token.as_bytes());
-    let station_id = store::add_station(&mut conn, name, url, &token_sha, &store::now())?;
+    let station_id = storage.add_station(name, url, &token_sha, &store::now())?;
     Ok(Provisioning {
         county_url: url.to_owned(),
         station_id,
@@ -478,8 +448,7 @@ pub struct ApplicationSummary {
 
 /// Every application, oldest first.
 pub fn list_applications(data_dir: &Path) -> Result<Vec<ApplicationSummary>, CountyError> {
-    let conn = store::open(data_dir)?;
-    store::list_applications(&conn)
+    cli_storage(data_dir)?.list_applications()
 }
 
 /// Record a clerk's decision. `approve` needs a complete application; `reject` and
@@ -493,15 +462,7 @@ pub fn decide(
     reason: Option<&str>,
     clerk: &str,
 ) -> Result<Decision, CountyError> {
-    let mut conn = store::open(data_dir)?;
-    store::decide(
-        &mut conn,
-        application_id,
-        kind,
-        reason,
-        clerk,
-        &store::now(),
-    )
+    cli_storage(data_dir)?.decide(application_id, kind, reason, clerk, &store::now())
 }
 
 /// How `county station revoke` went.
@@ -516,11 +477,10 @@ pub enum Revoked {
 /// Revoke a station: from now on every call with its credential is answered 403
 /// `station_revoked`, and its enrolment token (if unspent) no longer works. Idempotent.
 pub fn revoke_station(data_dir: &Path, station_id: &str) -> Result<Revoked, CountyError> {
-    let mut conn = store::open(data_dir)?;
-    match store::revoke_station(&mut conn, station_id.trim(), &store::now())? {
-        store::Revocation::Revoked => Ok(Revoked::Now),
-        store::Revocation::Already(at) => Ok(Revoked::Already(at)),
-        store::Revocation::NoSuchStation => {
+    match cli_storage(data_dir)?.revoke_station(station_id.trim(), &store::now())? {
+        storage::Revocation::Revoked => Ok(Revoked::Now),
+        storage::Revocation::Already(at) => Ok(Revoked::Already(at)),
+        storage::Revocation::NoSuchStation => {
             Err(CountyError::NoSuchStation(station_id.trim().to_owned()))
         }
     }
@@ -553,8 +513,7 @@ pub fn add_clerk(data_dir: &Path, name: &str, password: &str) -> Result<(), Coun
     }
     let hash = review::auth::hash_password(password)?;
     files::Dirs::create(data_dir)?;
-    let mut conn = store::open(data_dir)?;
-    if review::db::add_clerk(&mut conn, name, &hash, &store::now())? {
+    if cli_storage(data_dir)?.add_clerk(name, &hash, &store::now())? {
         Ok(())
     } else {
         Err(CountyError::InvalidInput(format!(
@@ -577,18 +536,17 @@ pub fn publish_catalog(data_dir: &Path, file: &Path, by: &str) -> Result<Publish
             file.display()
         ))
     })?;
+    let checked = catalog::parse_publication(&text)?;
     files::Dirs::create(data_dir)?;
-    let mut conn = store::open(data_dir)?;
-    catalog::publish(&mut conn, &text, by, &store::now())
+    cli_storage(data_dir)?.publish_catalog(checked.services, checked.params, by, &store::now())
 }
 
 /// What is published: the catalog version, the services in force and the parameters.
 pub fn show_catalog(data_dir: &Path) -> Result<PublishedInfo, CountyError> {
-    let conn = store::open(data_dir)?;
-    catalog::show(&conn)
+    cli_storage(data_dir)?.show_catalog()
 }
 
-pub use store::NoticeRow;
+pub use storage::NoticeRow;
 
 /// A notice's longest title and body, in characters.
 pub const MAX_NOTICE_TITLE_CHARS: usize = 200;
@@ -661,22 +619,19 @@ pub fn publish_notice(
 ) -> Result<Vec<NoticeRow>, CountyError> {
     check_notice(title, body, expires_at)?;
     let stations: Vec<String> = stations.iter().map(|s| s.trim().to_owned()).collect();
-    let mut conn = store::open(data_dir)?;
-    store::publish_notice(
-        &mut conn,
-        title,
-        body,
-        &stations,
-        expires_at,
-        by,
-        &store::now(),
-    )
+    cli_storage(data_dir)?.publish_notice(title, body, &stations, expires_at, by, &store::now())
 }
 
 /// Every notice the county published, newest first.
 pub fn list_notices(data_dir: &Path) -> Result<Vec<NoticeRow>, CountyError> {
-    let conn = store::open(data_dir)?;
-    store::list_notices(&conn)
+    cli_storage(data_dir)?.list_notices()
+}
+
+/// The storage of a data directory for one command: the clerk side and `county import`
+/// go through the same [`Storage`] as the server, so the rules are the same. It opens its
+/// own connection, so the CLI works on a data directory a running server holds open.
+pub(crate) fn cli_storage(data_dir: &Path) -> Result<Box<dyn Storage>, CountyError> {
+    Ok(Box::new(SqliteStorage::open(data_dir, 0)?))
 }
 
 /// Where the database lives inside a data directory.
@@ -706,7 +661,9 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn polls_are_answered_while_the_writer_is_held() {
         let dir = tempfile::tempdir().unwrap();
-        let state = AppState::open(dir.path()).unwrap();
+        let storage =
+            Arc::new(SqliteStorage::open(dir.path(), storage::sqlite::SERVER_READERS).unwrap());
+        let state = AppState::with_storage(dir.path(), storage.clone()).unwrap();
         let prov = add_station(dir.path(), "a", "http://county.invalid").unwrap();
         let enrol = Request::post(county_api::paths::ENROL)
             .header("content-type", "application/json")
@@ -727,17 +684,12 @@ mod tests {
 
         let (taken_tx, taken_rx) = tokio::sync::oneshot::channel::<()>();
         let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
-        let writer = tokio::spawn({
-            let state = state.clone();
-            async move {
-                state
-                    .run(move |_conn, _| {
-                        let _ = taken_tx.send(());
-                        let _ = release_rx.recv();
-                        Ok::<_, CountyError>(())
-                    })
-                    .await
-            }
+        let writer = tokio::task::spawn_blocking(move || {
+            storage.write(move |_conn| {
+                let _ = taken_tx.send(());
+                let _ = release_rx.recv();
+                Ok(())
+            })
         });
         taken_rx.await.unwrap();
         for path in [

@@ -50,11 +50,16 @@ enum Command {
         /// The county's data directory (created if missing).
         #[arg(long, value_name = "DIR", env = "COUNTY_DATA_DIR")]
         data_dir: PathBuf,
-        /// POST each decision's SMS for the villager to this http:// URL as JSON
-        /// (docs/sms-webhook.md); failures are retried from a queue in the database. Without
-        /// it the SMS is only logged (masked name and tracking number).
+        /// POST each decision's SMS for the villager to this http:// or https:// URL as
+        /// JSON (docs/sms-webhook.md); failures are retried from a queue in the database.
+        /// Without it the SMS is only logged (masked name and tracking number).
         #[arg(long, value_name = "URL")]
         sms_webhook: Option<String>,
+        /// Trust exactly this CA (PEM) for an https:// --sms-webhook, instead of the
+        /// system's certificate store: for a gateway with a private CA or a self-signed
+        /// certificate.
+        #[arg(long, value_name = "FILE", requires = "sms_webhook")]
+        sms_webhook_ca: Option<PathBuf>,
     },
     /// Manage village stations.
     #[command(subcommand)]
@@ -316,15 +321,30 @@ fn run(cli: Cli) -> Result<(), Error> {
             tls_key,
             data_dir,
             sms_webhook,
+            sms_webhook_ca,
         } => {
             let tls = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => Some(county::tls::server_config(&cert, &key)?),
                 _ => None,
             };
             let notifier: Option<std::sync::Arc<dyn county::sms::Notifier>> = match sms_webhook {
-                Some(url) => Some(std::sync::Arc::new(county::sms::WebhookNotifier::new(
-                    &url,
-                )?)),
+                Some(url) => {
+                    let ca = match &sms_webhook_ca {
+                        Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+                            county::CountyError::InvalidInput(format!(
+                                "无法读取短信网关的 CA 证书 {}（{e}） / cannot read the SMS \
+                                 webhook's CA {}: {e}",
+                                path.display(),
+                                path.display()
+                            ))
+                        })?),
+                        None => None,
+                    };
+                    Some(std::sync::Arc::new(county::sms::WebhookNotifier::trusting(
+                        &url,
+                        ca.as_deref(),
+                    )?))
+                }
                 None => None,
             };
             serve(&listen, &data_dir, tls, notifier)

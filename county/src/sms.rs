@@ -31,6 +31,7 @@ use kiosk_domain::definition::{CardField, FieldKind};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
+use crate::storage::SmsAttempt;
 use crate::{AppState, CountyError};
 
 /// The queue (migration 7; named V6 when written).
@@ -132,22 +133,44 @@ pub struct WebhookNotifier {
 }
 
 impl WebhookNotifier {
-    /// A webhook at `url` (`http://`; the county's SMS gateway, usually on its own network).
+    /// A webhook at `url`: `http://` (the county's SMS gateway on its own network) or
+    /// `https://`, trusting the system's certificate store.
     pub fn new(url: &str) -> Result<WebhookNotifier, CountyError> {
+        WebhookNotifier::trusting(url, None)
+    }
+
+    /// [`WebhookNotifier::new`] where an `https://` gateway is trusted by `ca` (PEM: the
+    /// private CA that signed the gateway's certificate, or that certificate itself when
+    /// it is self-signed) and nothing else, as a station trusts only its county's anchor.
+    /// A file holding a private key or no certificate is refused.
+    pub fn trusting(url: &str, ca: Option<&str>) -> Result<WebhookNotifier, CountyError> {
         let parsed = reqwest::Url::parse(url).map_err(|e| {
             CountyError::InvalidInput(format!(
                 "短信网关地址 {url:?} 无效（{e}） / the SMS webhook {url:?} is not a URL: {e}"
             ))
         })?;
-        if parsed.scheme() != "http" || parsed.host_str().is_none() {
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
             return Err(CountyError::InvalidInput(format!(
-                "短信网关地址须为 http://主机/路径 / the SMS webhook must be an http:// URL \
-                 with a host (got {url:?})"
+                "短信网关地址须为 http:// 或 https://主机/路径 / the SMS webhook must be an \
+                 http:// or https:// URL with a host (got {url:?})"
             )));
         }
-        let client = reqwest::Client::builder()
+        if ca.is_some() && parsed.scheme() != "https" {
+            return Err(CountyError::InvalidInput(format!(
+                "短信网关的 CA 证书只用于 https:// 地址 / a CA for the SMS webhook needs an \
+                 https:// URL (got {url:?})"
+            )));
+        }
+        // reqwest is built without a crypto provider (see `install_tls_provider`).
+        crate::install_tls_provider();
+        let builder = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
+            .redirect(reqwest::redirect::Policy::none());
+        let builder = match ca {
+            None => builder,
+            Some(pem) => builder.tls_backend_preconfigured(gateway_tls(pem)?),
+        };
+        let client = builder
             .build()
             .map_err(|e| CountyError::InvalidInput(format!("cannot build an HTTP client: {e}")))?;
         Ok(WebhookNotifier {
@@ -155,6 +178,40 @@ impl WebhookNotifier {
             client,
         })
     }
+}
+
+/// TLS that trusts exactly the certificates in `pem` (ring, as everywhere in the county).
+fn gateway_tls(pem: &str) -> Result<rustls::ClientConfig, CountyError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let bad = |why: String| {
+        CountyError::InvalidInput(format!(
+            "短信网关的 CA 证书不可用（{why}） / the SMS webhook's CA cannot be used: {why}"
+        ))
+    };
+    if pem.contains("PRIVATE KEY") {
+        return Err(bad(
+            "文件含有私钥，请只给证书 / it holds a private key; give the certificate only".into(),
+        ));
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+        let cert = cert.map_err(|e| bad(e.to_string()))?;
+        roots.add(cert).map_err(|e| bad(e.to_string()))?;
+    }
+    if roots.is_empty() {
+        return Err(bad(
+            "文件里没有证书 / it holds no certificate (expected PEM: -----BEGIN CERTIFICATE-----)"
+                .into(),
+        ));
+    }
+    Ok(rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| bad(e.to_string()))?
+    .with_root_certificates(roots)
+    .with_no_client_auth())
 }
 
 impl Notifier for WebhookNotifier {
@@ -371,15 +428,15 @@ pub(crate) fn enqueue(
 }
 
 /// A queued SMS due for delivery.
-struct Due {
-    id: i64,
-    attempts: u32,
-    tracking: String,
-    masked: String,
-    message: SmsMessage,
+pub(crate) struct QueuedSms {
+    pub id: i64,
+    pub attempts: u32,
+    pub tracking: String,
+    pub masked: String,
+    pub message: SmsMessage,
 }
 
-fn due(conn: &Connection, now: &str) -> Result<Option<Due>, CountyError> {
+pub(crate) fn due(conn: &Connection, now: &str) -> Result<Option<QueuedSms>, CountyError> {
     let row: Option<(i64, u32, String, String, String)> = conn
         .query_row(
             "SELECT id, attempts, tracking_number, masked_name, body FROM sms_queue
@@ -402,13 +459,36 @@ fn due(conn: &Connection, now: &str) -> Result<Option<Due>, CountyError> {
     };
     let message = serde_json::from_str(&body)
         .map_err(|e| CountyError::Corrupt(format!("a queued SMS is unreadable: {e}")))?;
-    Ok(Some(Due {
+    Ok(Some(QueuedSms {
         id,
         attempts,
         tracking,
         masked,
         message,
     }))
+}
+
+/// Record a delivery attempt: sent, or when to try again.
+pub(crate) fn attempted(conn: &Connection, a: &SmsAttempt<'_>) -> Result<(), CountyError> {
+    conn.execute(
+        "UPDATE sms_queue SET attempts = ?2, sent_at = ?3, last_error = ?4, next_attempt_at = ?5
+         WHERE id = ?1",
+        params![a.id, a.attempts, a.sent_at, a.error, a.next_attempt_at],
+    )?;
+    Ok(())
+}
+
+/// (sent, waiting).
+pub(crate) fn counts(conn: &Connection) -> Result<(u64, u64), CountyError> {
+    let (sent, waiting): (i64, i64) = conn.query_row(
+        "SELECT COUNT(sent_at), COUNT(*) - COUNT(sent_at) FROM sms_queue",
+        [],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
+    Ok((
+        u64::try_from(sent).unwrap_or(0),
+        u64::try_from(waiting).unwrap_or(0),
+    ))
 }
 
 /// RFC 3339 (UTC, to the millisecond, so short test delays order correctly) of now + `d`.
@@ -428,16 +508,7 @@ fn at(d: Duration) -> String {
 
 /// What the queue holds, for tests and the CLI: (sent, waiting).
 pub fn queue_counts(data_dir: &std::path::Path) -> Result<(u64, u64), CountyError> {
-    let conn = crate::store::open(data_dir)?;
-    let (sent, waiting): (i64, i64) = conn.query_row(
-        "SELECT COUNT(sent_at), COUNT(*) - COUNT(sent_at) FROM sms_queue",
-        [],
-        |row| Ok((row.get(0)?, row.get(1)?)),
-    )?;
-    Ok((
-        u64::try_from(sent).unwrap_or(0),
-        u64::try_from(waiting).unwrap_or(0),
-    ))
+    crate::cli_storage(data_dir)?.sms_counts()
 }
 
 /// Drain the queue until `stop` turns true: deliver each due SMS, mark it sent or schedule
@@ -454,7 +525,7 @@ pub(crate) fn spawn_worker(
             if *stop.borrow() {
                 return;
             }
-            let next = state.run(|conn, _| due(conn, &at(Duration::ZERO))).await;
+            let next = state.storage(|s, _| s.sms_due(&at(Duration::ZERO))).await;
             match next {
                 Ok(Some(item)) => {
                     let outcome = notifier.deliver(&item.message).await;
@@ -466,14 +537,14 @@ pub(crate) fn spawn_worker(
                     };
                     let next_at = at(retry.delay(attempts));
                     let marked = state
-                        .run(move |conn, _| {
-                            conn.execute(
-                                "UPDATE sms_queue SET attempts = ?2, sent_at = ?3,
-                                        last_error = ?4, next_attempt_at = ?5
-                                 WHERE id = ?1",
-                                params![id, attempts, sent, error, next_at],
-                            )
-                            .map_err(CountyError::from)
+                        .storage(move |s, _| {
+                            s.sms_attempted(&SmsAttempt {
+                                id,
+                                attempts,
+                                sent_at: sent.as_deref(),
+                                error: error.as_deref(),
+                                next_attempt_at: &next_at,
+                            })
                         })
                         .await;
                     match (&outcome, marked) {

@@ -17,10 +17,10 @@ use std::path::{Path, PathBuf};
 
 use county_api::bundle::{self, ApplicationsHeader, BundleError, DecisionsHeader, Unverified};
 use county_api::{ErrorCode, SubmitApplication};
-use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::storage::Storage;
 use crate::{CountyError, files, http, keys, store};
 
 /// Migration 4: the Ed25519 public key each station sent at enrolment (NULL: enrolled
@@ -97,26 +97,6 @@ impl ImportReport {
     }
 }
 
-struct StationRow {
-    revoked_at: Option<String>,
-    signing_public_key: Option<String>,
-}
-
-fn station_row(conn: &Connection, id: &str) -> Result<Option<StationRow>, CountyError> {
-    Ok(conn
-        .query_row(
-            "SELECT revoked_at, signing_public_key FROM stations WHERE id = ?1",
-            params![id],
-            |r| {
-                Ok(StationRow {
-                    revoked_at: r.get(0)?,
-                    signing_public_key: r.get(1)?,
-                })
-            },
-        )
-        .optional()?)
-}
-
 /// `county import FILE`: check the bundle, then take each application through the intake.
 pub fn import(data_dir: &Path, file: &Path) -> Result<ImportReport, ImportError> {
     let bytes = std::fs::read(file).map_err(|source| ImportError::Read {
@@ -126,8 +106,10 @@ pub fn import(data_dir: &Path, file: &Path) -> Result<ImportReport, ImportError>
     let unverified = Unverified::<ApplicationsHeader>::parse(&bytes)?;
     let station = unverified.station_id().to_owned();
     let dirs = files::Dirs::create(data_dir)?;
-    let mut conn = store::open(data_dir)?;
-    let row = station_row(&conn, &station)?
+    let storage = crate::cli_storage(data_dir)?;
+    let storage: &dyn Storage = storage.as_ref();
+    let row = storage
+        .station_keys(&station)?
         .ok_or_else(|| ImportError::UnknownStation(station.clone()))?;
     if let Some(at) = row.revoked_at {
         return Err(ImportError::Revoked(station, at));
@@ -150,20 +132,15 @@ pub fn import(data_dir: &Path, file: &Path) -> Result<ImportReport, ImportError>
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     for (application, blobs) in verified.applications() {
-        let outcome = take(&mut conn, &dirs, &county_key, &station, application, &blobs)?;
+        let outcome = take(storage, &dirs, &county_key, &station, application, &blobs)?;
         if matches!(outcome, Outcome::New | Outcome::Completed) {
             // The application's history on the review page says how it came.
-            let tx = conn.transaction().map_err(CountyError::from)?;
-            store::audit(
-                &tx,
+            storage.record_import(
+                &station,
+                application.application_id,
+                &file_name,
                 &store::now(),
-                &format!("station:{station}"),
-                "bundle_import",
-                Some(application.application_id),
-                Some(&file_name),
-            )
-            .and_then(|()| tx.commit())
-            .map_err(CountyError::from)?;
+            )?;
         }
         // The summary the command prints names each one; the log stays quiet.
         match &outcome {
@@ -186,7 +163,7 @@ pub fn import(data_dir: &Path, file: &Path) -> Result<ImportReport, ImportError>
 /// One application: the record through the HTTP intake, then each scan the county does not
 /// hold whole through the upload path, from where it stands.
 fn take(
-    conn: &mut Connection,
+    storage: &dyn Storage,
     dirs: &files::Dirs,
     key: &sealing::PrivateKey,
     station: &str,
@@ -194,7 +171,7 @@ fn take(
     blobs: &[&[u8]],
 ) -> Result<Outcome, ImportError> {
     let id = application.application_id;
-    let taken = match http::intake(conn, key, station, application.clone()) {
+    let taken = match http::intake(storage, key, station, application.clone()) {
         Ok(t) => t,
         Err(e) => return refused(e),
     };
@@ -219,7 +196,7 @@ fn take(
                 .unwrap_or(usize::MAX)
                 .min(blob.len());
             match http::append_chunk(
-                conn,
+                storage,
                 dirs,
                 key,
                 station,
@@ -293,8 +270,9 @@ pub fn export_decisions(
     station: &str,
     dir: &Path,
 ) -> Result<ExportedDecisions, ExportError> {
-    let conn = store::open(data_dir)?;
-    let row = station_row(&conn, station)?
+    let storage = crate::cli_storage(data_dir)?;
+    let row = storage
+        .station_keys(station)?
         .ok_or_else(|| ExportError::UnknownStation(station.to_owned()))?;
     if let Some(at) = row.revoked_at {
         return Err(ExportError::Revoked(station.to_owned(), at));
@@ -305,14 +283,14 @@ pub fn export_decisions(
         let after = decisions
             .last()
             .map_or(0, |d: &county_api::Decision| d.cursor);
-        let page = store::decisions(&conn, station, after, 500)?;
+        let page = storage.decisions(station, after, 500)?;
         let more = page.more;
         decisions.extend(page.decisions);
         if !more {
             break;
         }
     }
-    let received = received(&conn, station)?;
+    let received = storage.received_applications(station)?;
     let now = time::OffsetDateTime::now_utc();
     let header = DecisionsHeader {
         station_id: station.to_owned(),
@@ -332,23 +310,4 @@ pub fn export_decisions(
         decisions: header.decisions.len(),
         received: header.received.len(),
     })
-}
-
-/// The station's applications the county holds whole, oldest first.
-fn received(conn: &Connection, station: &str) -> Result<Vec<Uuid>, CountyError> {
-    let mut stmt = conn.prepare(
-        "SELECT a.id FROM applications a
-         WHERE a.station_id = ?1
-           AND NOT EXISTS (SELECT 1 FROM attachments t
-                           WHERE t.application_id = a.id AND t.complete = 0)
-         ORDER BY a.received_at, a.id",
-    )?;
-    let ids = stmt
-        .query_map(params![station], |r| r.get::<_, String>(0))?
-        .collect::<Result<Vec<_>, _>>()?;
-    ids.iter()
-        .map(|id| {
-            Uuid::parse_str(id).map_err(|_| CountyError::Corrupt(format!("application id {id:?}")))
-        })
-        .collect()
 }

@@ -9,9 +9,9 @@ use county_api::{
 };
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use rusqlite_migration::{M, Migrations};
-use serde::Serialize;
 use uuid::Uuid;
 
+pub(crate) use crate::storage::{Credential, HandedOver, NoticeRow, Revocation, Submitted};
 use crate::{ApplicationSummary, AttachmentSummary, CountyError};
 
 /// The database file inside the data directory.
@@ -308,20 +308,6 @@ pub(crate) fn enrol(
     Ok(name)
 }
 
-/// Who holds a station credential.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Credential {
-    /// A live station, and its last contact as recorded.
-    Station {
-        id: String,
-        last_contact_at: Option<String>,
-    },
-    /// A station the county revoked.
-    Revoked(String),
-    /// Nobody.
-    Unknown,
-}
-
 /// The station holding this credential: a read (one lookup on the unique index), so it runs
 /// on a reader; the last contact is recorded apart, in batches ([`Contacts`]).
 pub(crate) fn authenticate(
@@ -418,17 +404,6 @@ pub(crate) fn record_contacts(
     Ok(())
 }
 
-/// How a revocation went.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Revocation {
-    /// Revoked now.
-    Revoked,
-    /// It was revoked before (at this time); nothing changed.
-    Already(String),
-    /// No station with this id.
-    NoSuchStation,
-}
-
 /// Revoke a station: its credential and any unspent enrolment token stop working at once.
 /// Idempotent; the first revocation's time is kept.
 pub(crate) fn revoke_station(
@@ -461,18 +436,6 @@ pub(crate) fn revoke_station(
 }
 
 // ---- Applications ----
-
-/// How a submission was taken.
-pub(crate) enum Submitted {
-    /// First time: stored.
-    Created(SubmissionReceipt),
-    /// The same record again: the current receipt.
-    Repeated(SubmissionReceipt),
-    /// The same id with a different record.
-    Conflict,
-    /// The id belongs to another station.
-    OtherStation,
-}
 
 /// Store a submission unless its id is taken; `INSERT … ON CONFLICT DO NOTHING` decides.
 /// `application` is the plaintext (opened) record; `wire` holds the size and SHA-256 of
@@ -715,13 +678,6 @@ pub(crate) fn complete_attachment(
     }
     tx.commit()?;
     Ok(())
-}
-
-/// How a hand-over went.
-pub(crate) enum HandedOver {
-    Done(SubmissionReceipt),
-    NotFound,
-    NotReady(CountyState),
 }
 
 /// `ready` → `handed_over`; repeating it is answered the same.
@@ -994,20 +950,6 @@ pub(crate) fn notices(
     Ok(NoticePage { notices, version })
 }
 
-/// A notice as the county lists it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct NoticeRow {
-    pub id: u64,
-    pub version: u64,
-    /// `None`: every station.
-    pub station_id: Option<String>,
-    pub station_name: Option<String>,
-    pub title: I18nText,
-    pub body: I18nText,
-    pub published_at: String,
-    pub expires_at: Option<String>,
-}
-
 /// Publish one notice: to every station (`stations` empty), else one row per chosen station,
 /// each with the next version of the notice stream. All rows or none (an unknown station
 /// refuses the whole publication). Returns the rows written.
@@ -1173,6 +1115,43 @@ pub(crate) fn list_applications(conn: &Connection) -> Result<Vec<ApplicationSumm
         });
     }
     Ok(out)
+}
+
+/// A station's revocation and signing key (`county import`, `county export-decisions`).
+pub(crate) fn station_keys(
+    conn: &Connection,
+    id: &str,
+) -> Result<Option<crate::storage::StationKeys>, CountyError> {
+    Ok(conn
+        .query_row(
+            "SELECT revoked_at, signing_public_key FROM stations WHERE id = ?1",
+            params![id],
+            |r| {
+                Ok(crate::storage::StationKeys {
+                    revoked_at: r.get(0)?,
+                    signing_public_key: r.get(1)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// The station's applications the county holds whole, oldest first.
+pub(crate) fn received_applications(
+    conn: &Connection,
+    station: &str,
+) -> Result<Vec<Uuid>, CountyError> {
+    let mut stmt = conn.prepare(
+        "SELECT a.id FROM applications a
+         WHERE a.station_id = ?1
+           AND NOT EXISTS (SELECT 1 FROM attachments t
+                           WHERE t.application_id = a.id AND t.complete = 0)
+         ORDER BY a.received_at, a.id",
+    )?;
+    let ids = stmt
+        .query_map(params![station], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    ids.iter().map(|id| uuid_of(id)).collect()
 }
 
 #[cfg(test)]

@@ -14,17 +14,18 @@
 //! judged as on the day it was taken — unless the station said its clock was doubtful at the
 //! capture (`clock.confidence = doubtful`: never set since a power cut, gone back, far off
 //! the county's); then the county's own day on arrival decides age rules. Scans: a scan slot the definition does not have is
-//! refused; a missing required scan is not (yet) checked here.
+//! refused, and so is a record without a scan the revision requires (those of an optional
+//! group only when the group is filled), named in Chinese and English (`scans.<slot>`), as
+//! the station's own check refused it before it was stored.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use county_api::SubmitApplication;
-use kiosk_domain::{Context, ErrorCode, ServiceDefinition};
-use rusqlite::Connection;
+use kiosk_domain::{Context, ServiceDefinition};
 use time::UtcOffset;
 
 use crate::CountyError;
-use crate::catalog;
+use crate::storage::Storage;
 
 /// China Standard Time, the stations' clock.
 const CST: UtcOffset = match UtcOffset::from_hms(8, 0, 0) {
@@ -34,10 +35,10 @@ const CST: UtcOffset = match UtcOffset::from_hms(8, 0, 0) {
 
 /// The ids of the services the county takes, when `id` is not one of them.
 pub(crate) fn unknown_service(
-    conn: &Connection,
+    storage: &dyn Storage,
     id: &str,
 ) -> Result<Option<Vec<String>>, CountyError> {
-    let ids = catalog::service_ids(conn)?;
+    let ids = storage.service_ids()?;
     Ok((!ids.iter().any(|known| known == id)).then_some(ids))
 }
 
@@ -45,14 +46,14 @@ pub(crate) fn unknown_service(
 /// English"). Empty when the record is valid, and when its service or its `submitted_at` is
 /// unknown or unreadable (the shape checks report those).
 pub(crate) fn problems(
-    conn: &Connection,
+    storage: &dyn Storage,
     application: &SubmitApplication,
     now: time::OffsetDateTime,
 ) -> Result<BTreeMap<String, String>, CountyError> {
     let mut problems = BTreeMap::new();
     let version = application.service_version;
-    let Some(def) = catalog::revision(conn, &application.service, version)? else {
-        let known = catalog::versions(conn, &application.service)?;
+    let Some(def) = storage.service_revision(&application.service, version)? else {
+        let known = storage.service_versions(&application.service)?;
         if known.is_empty() {
             return Ok(problems);
         }
@@ -84,7 +85,7 @@ pub(crate) fn problems(
     let dated = if doubtful { now } else { submitted };
     let today = dated.to_offset(CST).date();
     let mut first = None;
-    for params in catalog::param_sets(conn)? {
+    for params in storage.param_sets()? {
         let found = check(&def, application, today, &params);
         if found.is_empty() {
             return Ok(found);
@@ -108,9 +109,6 @@ fn check(
         .map(|a| a.scan.clone())
         .collect();
     for error in kiosk_domain::validate(def, &application.fields, &scans, &ctx) {
-        if error.code == ErrorCode::MissingScan {
-            continue;
-        }
         // One reason per field: the validator's first (it orders a field's own check first).
         problems
             .entry(error.field)
@@ -130,9 +128,8 @@ mod tests {
 
     /// The same, received at `now` (the county's clock).
     fn problems_at(a: &SubmitApplication, now: time::OffsetDateTime) -> BTreeMap<String, String> {
-        let mut conn = Connection::open_in_memory().unwrap();
-        crate::store::migrations().to_latest(&mut conn).unwrap();
-        super::problems(&conn, a, now).unwrap()
+        let storage = crate::storage::sqlite::SqliteStorage::in_memory();
+        super::problems(&storage, a, now).unwrap()
     }
 
     fn valid() -> SubmitApplication {
@@ -145,10 +142,35 @@ mod tests {
             service_version: 1,
             submitted_at: "2026-11-25T08:00:00Z".into(),
             fields: serde_json::from_value(sample["fields"].clone()).unwrap(),
-            attachments: Vec::new(),
+            attachments: ["applicant_id_card", "household_register", "photo"]
+                .iter()
+                .map(|scan| county_api::AttachmentManifest {
+                    name: format!("{scan}.jpg"),
+                    scan: (*scan).into(),
+                    content_type: "image/jpeg".into(),
+                    size: 10,
+                    sha256: "0".repeat(64),
+                })
+                .collect(),
             sealed: None,
             clock: None,
         }
+    }
+
+    #[test]
+    fn a_missing_required_scan_is_named_in_both_languages() {
+        let mut a = valid();
+        a.attachments.retain(|x| x.scan != "photo");
+        let found = problems(&a);
+        assert_eq!(
+            found.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["scans.photo"]
+        );
+        let reason = &found["scans.photo"];
+        assert!(
+            reason.contains("尚未扫描") && reason.contains("not scanned yet"),
+            "{reason}"
+        );
     }
 
     #[test]

@@ -112,7 +112,8 @@ async fn identical_concurrent_submissions_store_one_application() {
             let station = station.clone();
             let app = app.clone();
             tokio::spawn(async move {
-                let response = station.submit(&app).await;
+                // The PUT alone: every answer is then the same receipt.
+                let response = station.put(&app).await;
                 let status = response.status();
                 let receipt: SubmissionReceipt = response.json().await.unwrap();
                 (status, receipt)
@@ -137,10 +138,10 @@ async fn identical_concurrent_submissions_store_one_application() {
     assert_eq!(receipt.state, CountyState::Receiving);
     assert!(!receipt.complete);
 
-    // Side effects: one application row, one attachment row, one audit row.
+    // Side effects: one application row, its attachment rows once, one audit row.
     let list = county::list_applications(server.data_dir()).unwrap();
     assert_eq!(list.len(), 1);
-    assert_eq!(list[0].attachments.len(), 1);
+    assert_eq!(list[0].attachments.len(), app.attachments.len());
     let conn = rusqlite::Connection::open(county::database_path(server.data_dir())).unwrap();
     let audits: i64 = conn
         .query_row(
@@ -152,7 +153,7 @@ async fn identical_concurrent_submissions_store_one_application() {
     assert_eq!(audits, 1);
 
     // Later repeats still get the same answer.
-    let again = station.submit(&app).await;
+    let again = station.put(&app).await;
     assert_eq!(again.status(), StatusCode::OK);
     assert_eq!(again.json::<SubmissionReceipt>().await.unwrap(), *receipt);
     server.stop().await;
@@ -177,15 +178,74 @@ async fn same_id_with_different_content_is_a_conflict() {
 }
 
 #[tokio::test]
-async fn an_application_without_attachments_is_complete_at_once() {
+async fn an_application_is_complete_once_its_required_papers_arrived() {
     let server = Server::start().await;
     let station = server.station("A").await;
     let app = application(&[]);
-    let response = station.submit(&app).await;
+    let response = station.put(&app).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let receipt: SubmissionReceipt = response.json().await.unwrap();
+    assert!(!receipt.complete);
+    assert_eq!(receipt.state, CountyState::Receiving);
+    station.upload_fillers(&app).await;
+    let receipt: SubmissionReceipt = station
+        .get(&paths::application(&app.application_id))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(receipt.complete);
     assert_eq!(receipt.state, CountyState::Complete);
+    server.stop().await;
+}
+
+/// Issue 7: an application is complete only when every required attachment has arrived, so
+/// one that omits a scan its service requires is refused at intake, each missing paper
+/// named in Chinese and English, and nothing is stored.
+#[tokio::test]
+async fn a_submission_without_a_required_scan_is_refused_by_name_and_nothing_is_stored() {
+    let server = Server::start().await;
+    let station = server.station("A").await;
+    let scan = content(100, 1);
+    // Only the mother's ID card of birth-permit's five required papers.
+    let app = common::application_with(&[("a.jpg", &scan)]);
+    let body = expect_error(
+        station.put(&app).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::InvalidApplication,
+    )
+    .await;
+    assert_eq!(
+        body.field_errors
+            .keys()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        [
+            "scans.father_household_register",
+            "scans.father_id_card",
+            "scans.marriage_certificate",
+            "scans.mother_household_register",
+        ],
+        "{body:?}"
+    );
+    let marriage = &body.field_errors["scans.marriage_certificate"];
+    assert!(
+        marriage.contains("结婚证") && marriage.contains("尚未扫描"),
+        "{marriage}"
+    );
+    assert!(marriage.contains("not scanned yet"), "{marriage}");
+    assert!(body.message.contains("scans.marriage_certificate"));
+    assert!(
+        county::list_applications(server.data_dir())
+            .unwrap()
+            .is_empty()
+    );
+    expect_error(
+        station.get(&paths::application(&app.application_id)).await,
+        StatusCode::NOT_FOUND,
+        ErrorCode::NotFound,
+    )
+    .await;
     server.stop().await;
 }
 
@@ -265,6 +325,8 @@ async fn invalid_fields_are_refused_by_name_and_nothing_is_stored() {
             "father.phone",
             "marriage.date",
             "mother.id_number",
+            // The only page of the mother's ID card moved to a slot that does not exist.
+            "scans.mother_id_card",
             "scans.selfie"
         ],
         "{body:?}"
@@ -637,9 +699,11 @@ async fn the_application_is_complete_only_after_every_attachment() {
         .unwrap();
     assert!(!receipt.complete);
     assert_eq!(receipt.state, CountyState::Receiving);
+    // The test's own files (the required papers `submit` added arrived whole).
     let names: Vec<_> = receipt
         .attachments
         .iter()
+        .filter(|a| common::filler(&a.name).is_none())
         .map(|a| (a.name.as_str(), a.complete))
         .collect();
     assert_eq!(names, [("one.jpg", false), ("two.jpg", true)]);
@@ -853,6 +917,31 @@ async fn clerk_decisions_follow_the_state_machine() {
         audits,
         [
             (format!("station:{}", station.id), "submit".to_owned()),
+            // The five required papers, then the application whole.
+            (
+                format!("station:{}", station.id),
+                "attachment_complete".to_owned()
+            ),
+            (
+                format!("station:{}", station.id),
+                "attachment_complete".to_owned()
+            ),
+            (
+                format!("station:{}", station.id),
+                "attachment_complete".to_owned()
+            ),
+            (
+                format!("station:{}", station.id),
+                "attachment_complete".to_owned()
+            ),
+            (
+                format!("station:{}", station.id),
+                "attachment_complete".to_owned()
+            ),
+            (
+                format!("station:{}", station.id),
+                "application_complete".to_owned()
+            ),
             ("clerk:li".to_owned(), "more_papers".to_owned()),
         ]
     );

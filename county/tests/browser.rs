@@ -84,7 +84,7 @@ fn start_county(data: &Path) -> (Process, String) {
     (Process(child), base)
 }
 
-/// The application the test submits: the sample birth permit with two of its real scans.
+/// The application the test submits: the sample birth permit with its real scans.
 fn sample_application() -> (SubmitApplication, Vec<(String, Vec<u8>)>) {
     let sample: Value = serde_json::from_str(
         &std::fs::read_to_string(format!("{SCANS}/birth-permit.json")).unwrap(),
@@ -98,8 +98,12 @@ fn sample_application() -> (SubmitApplication, Vec<(String, Vec<u8>)>) {
         .collect();
     let mut files = Vec::new();
     let mut attachments = Vec::new();
+    // Every paper birth-permit requires (the county refuses a record without one).
     for (scan, file) in [
         ("mother_id_card", "mother-id-card.jpg"),
+        ("father_id_card", "father-id-card.jpg"),
+        ("mother_household_register", "mother-household-register.jpg"),
+        ("father_household_register", "father-household-register.jpg"),
         ("marriage_certificate", "marriage-certificate.jpg"),
     ] {
         let bytes = std::fs::read(format!("{SCANS}/scans/{file}")).unwrap();
@@ -414,8 +418,11 @@ async fn a_clerk_logs_in_sees_the_scans_and_approves_in_chromium() {
         .await;
     browser
         .wait_for(
-            "return document.images.length === 2 && \
-             Array.from(document.images).every(i => i.complete)",
+            &format!(
+                "return document.images.length === {} && \
+                 Array.from(document.images).every(i => i.complete)",
+                app.attachments.len()
+            ),
             "the scans",
         )
         .await;
@@ -424,7 +431,7 @@ async fn a_clerk_logs_in_sees_the_scans_and_approves_in_chromium() {
         .await;
     let widths: Vec<u64> = serde_json::from_value(widths).unwrap();
     assert!(
-        widths.len() == 2 && widths.iter().all(|w| *w > 0),
+        widths.len() == app.attachments.len() && widths.iter().all(|w| *w > 0),
         "every scan decoded: {widths:?}"
     );
     let page_text = browser.script("return document.body.innerText").await;

@@ -274,6 +274,11 @@ fn submit_in_process(data: &Path, provisioning: &county_api::Provisioning) -> uu
         let credential = serde_json::from_slice::<county_api::EnrolResponse>(&body)
             .unwrap()
             .credential;
+        let papers: Vec<(&str, Vec<u8>)> = ["applicant_id_card", "household_register", "photo"]
+            .iter()
+            .enumerate()
+            .map(|(i, scan)| (*scan, vec![i as u8 + 1; 64]))
+            .collect();
         let app = county_api::SubmitApplication {
             application_id: uuid::Uuid::now_v7(),
             tracking_number: "EC-7".into(),
@@ -285,7 +290,17 @@ fn submit_in_process(data: &Path, provisioning: &county_api::Provisioning) -> uu
                 let sample: serde_json::Value = serde_json::from_str(text).unwrap();
                 serde_json::from_value(sample["fields"].clone()).unwrap()
             },
-            attachments: Vec::new(),
+            // The papers elderly-card requires (a few bytes each), sent whole below.
+            attachments: papers
+                .iter()
+                .map(|(scan, bytes)| county_api::AttachmentManifest {
+                    name: format!("{scan}.jpg"),
+                    scan: (*scan).into(),
+                    content_type: "image/jpeg".into(),
+                    size: bytes.len() as u64,
+                    sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes)),
+                })
+                .collect(),
             sealed: None,
             clock: None,
         };
@@ -294,8 +309,21 @@ fn submit_in_process(data: &Path, provisioning: &county_api::Provisioning) -> uu
             .header("content-type", "application/json")
             .body(Body::from(serde_json::to_vec(&app).unwrap()))
             .unwrap();
-        let response = county::app(state).oneshot(put).await.unwrap();
+        let response = county::app(state.clone()).oneshot(put).await.unwrap();
         assert_eq!(response.status(), axum::http::StatusCode::CREATED);
+        for (scan, bytes) in &papers {
+            let patch = Request::patch(county_api::paths::attachment(
+                &app.application_id,
+                &format!("{scan}.jpg"),
+            ))
+            .header("authorization", format!("Bearer {credential}"))
+            .header("content-type", "application/octet-stream")
+            .header(county_api::UPLOAD_OFFSET_HEADER, "0")
+            .body(Body::from(bytes.clone()))
+            .unwrap();
+            let response = county::app(state.clone()).oneshot(patch).await.unwrap();
+            assert_eq!(response.status(), axum::http::StatusCode::OK, "{scan}");
+        }
         app.application_id
     })
 }

@@ -172,13 +172,18 @@ fn encode(form: &[(&str, &str)]) -> String {
 
 /// Submit an application with one real scan and upload the scan whole.
 async fn submit_with_scan(station: &Station, mut app: SubmitApplication) -> SubmitApplication {
-    app.attachments = vec![AttachmentManifest {
-        name: "mother-id-card.jpg".into(),
-        scan: "mother_id_card".into(),
-        content_type: "image/jpeg".into(),
-        size: SCAN.len() as u64,
-        sha256: sha256_hex(SCAN),
-    }];
+    // The mother's ID card is the real scan; the other required papers stay small ones.
+    app.attachments.retain(|a| a.scan != "mother_id_card");
+    app.attachments.insert(
+        0,
+        AttachmentManifest {
+            name: "mother-id-card.jpg".into(),
+            scan: "mother_id_card".into(),
+            content_type: "image/jpeg".into(),
+            size: SCAN.len() as u64,
+            sha256: sha256_hex(SCAN),
+        },
+    );
     assert_eq!(station.submit(&app).await.status(), StatusCode::CREATED);
     let mut offset = 0;
     for piece in SCAN.chunks(8 * 1024) {
@@ -562,7 +567,14 @@ async fn a_scan_declared_as_html_is_served_as_a_download() {
     );
     let mut li = Browser::clerk(&server, "li").await;
     let detail = li.get(&format!("/review/applications/{id}")).await.text();
-    assert!(!detail.contains("<img src="), "not shown as an image");
+    assert!(
+        !detail.contains(&format!(
+            r#"<img src="/review/applications/{id}/scans/page.html""#
+        )),
+        "not shown as an image"
+    );
+    // (The required papers beside it are JPEGs and are shown.)
+    assert!(detail.contains("<img src="));
     assert!(detail.contains(&format!(
         r#"<a href="/review/applications/{id}/scans/page.html">"#
     )));

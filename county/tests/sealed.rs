@@ -14,7 +14,8 @@ use uuid::Uuid;
 use common::{Server, Station, application, content, expect_error, sha256_hex};
 
 /// Seal a plain application as a station does: the fields and plaintext digests into the
-/// record, each scan on its own; the manifest then describes the sealed bytes.
+/// record, each scan on its own (`files`, then the required papers `application` added);
+/// the manifest then describes the sealed bytes, listed in the manifest's order.
 fn seal(
     key: &PublicKey,
     plain: &SubmitApplication,
@@ -43,8 +44,14 @@ fn seal(
     out.fields = BTreeMap::new();
     out.sealed = Some(hex::encode(sealed_record));
     let mut sealed_files = Vec::new();
-    for (a, (name, bytes)) in out.attachments.iter_mut().zip(files) {
-        let s = sealing::seal(key, &sealing::scan_context(&id, name), bytes).unwrap();
+    for a in out.attachments.iter_mut() {
+        let bytes = files
+            .iter()
+            .find(|(name, _)| *name == a.name)
+            .map(|(_, bytes)| bytes.to_vec())
+            .or_else(|| common::filler(&a.name))
+            .expect("every attachment's bytes");
+        let s = sealing::seal(key, &sealing::scan_context(&id, &a.name), &bytes).unwrap();
         a.size = s.len() as u64;
         a.sha256 = sha256_hex(&s);
         sealed_files.push(s);
@@ -85,8 +92,8 @@ async fn a_sealed_application_is_opened_checked_and_kept_in_plaintext() {
     assert_eq!(receipt.attachments[0].size, sealed_files[0].len() as u64);
     assert_eq!(receipt.attachments[0].sha256, sha256_hex(&sealed_files[0]));
 
-    for ((name, _), bytes) in files.iter().zip(&sealed_files) {
-        assert_eq!(upload(&station, id, name, bytes, 30_000).await, 200);
+    for (a, bytes) in sealed.attachments.iter().zip(&sealed_files) {
+        assert_eq!(upload(&station, id, &a.name, bytes, 30_000).await, 200);
     }
     let list = county::list_applications(server.data_dir()).unwrap();
     let app = list.iter().find(|a| a.application_id == id).unwrap();

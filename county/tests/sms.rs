@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use common::{Server, application};
-use county::sms::{Retry, SmsMessage, WebhookNotifier};
+use county::sms::{Notifier, Retry, SmsMessage, WebhookNotifier};
 use county_api::DecisionKind;
 
 /// What the receiver saw.
@@ -55,6 +55,28 @@ async fn receiver(shared: Shared) -> String {
     url
 }
 
+/// Test-only TLS material (tests/data/tls: `cert.pem` for 127.0.0.1, signed by `ca.pem`).
+fn tls_file(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/tls")
+        .join(name)
+}
+
+/// The receiver over real TLS on 127.0.0.1 (the county's own TLS listener and the test
+/// certificate of a private CA); returns its `https://` URL.
+async fn tls_receiver(shared: Shared) -> String {
+    county::install_tls_provider();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://{}/sms", listener.local_addr().unwrap());
+    let config = county::tls::server_config(&tls_file("cert.pem"), &tls_file("key.pem")).unwrap();
+    let listener = county::tls::TlsListener::new(listener, config).unwrap();
+    let app = axum::Router::new()
+        .route("/sms", axum::routing::post(receive))
+        .with_state(shared);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
 const FAST: Retry = Retry {
     first: Duration::from_millis(50),
     max: Duration::from_millis(200),
@@ -64,6 +86,23 @@ const FAST: Retry = Retry {
 async fn county_with_webhook(dir: tempfile::TempDir, url: &str) -> Server {
     let notifier = Arc::new(WebhookNotifier::new(url).unwrap());
     Server::start_with(dir, move |state| state.set_sms(notifier, FAST)).await
+}
+
+/// A station submits an application and a clerk approves it by `county decide`'s path,
+/// outside the server: the worker finds the SMS in the queue.
+async fn approved_application(server: &Server) -> (common::Station, county_api::SubmitApplication) {
+    let station = server.station("Xiaozhai").await;
+    let app = application(&[]);
+    assert_eq!(station.submit(&app).await.status(), 201);
+    county::decide(
+        server.data_dir(),
+        app.application_id,
+        DecisionKind::Approve,
+        None,
+        "li",
+    )
+    .unwrap();
+    (station, app)
 }
 
 async fn wait_for(shared: &Shared, accepted: usize) {
@@ -82,19 +121,7 @@ async fn a_decisions_sms_is_retried_until_delivered_once_and_survives_a_restart(
     }));
     let url = receiver(shared.clone()).await;
     let server = county_with_webhook(tempfile::tempdir().unwrap(), &url).await;
-    let station = server.station("Xiaozhai").await;
-    let app = application(&[]);
-    assert_eq!(station.submit(&app).await.status(), 201);
-
-    // `county decide`'s path, outside the server: the worker finds it in the queue.
-    county::decide(
-        server.data_dir(),
-        app.application_id,
-        DecisionKind::Approve,
-        None,
-        "li",
-    )
-    .unwrap();
+    let (station, app) = approved_application(&server).await;
     wait_for(&shared, 1).await;
     // Time for a wrong second delivery to show up.
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -182,12 +209,7 @@ async fn a_refused_decision_queues_no_sms_and_a_bad_webhook_url_is_refused() {
         assert!(Instant::now() < deadline, "the log notifier never ran");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    for bad in [
-        "ftp://x/sms",
-        "not a url",
-        "http://",
-        "https://gw.example/sms",
-    ] {
+    for bad in ["ftp://x/sms", "not a url", "http://"] {
         let error = WebhookNotifier::new(bad).err().unwrap().to_string();
         assert!(
             error.contains("SMS webhook") && error.contains(" / "),
@@ -195,4 +217,59 @@ async fn a_refused_decision_queues_no_sms_and_a_bad_webhook_url_is_refused() {
         );
     }
     server.stop().await;
+}
+
+#[tokio::test]
+async fn an_https_gateway_with_a_private_ca_gets_the_sms_and_only_through_that_ca() {
+    let shared: Shared = Arc::new(Mutex::new(Received::default()));
+    let url = tls_receiver(shared.clone()).await;
+    assert!(url.starts_with("https://127.0.0.1:"));
+    let ca = std::fs::read_to_string(tls_file("ca.pem")).unwrap();
+    let notifier = Arc::new(WebhookNotifier::trusting(&url, Some(&ca)).unwrap());
+    let server = Server::start_with(tempfile::tempdir().unwrap(), move |state| {
+        state.set_sms(notifier, FAST)
+    })
+    .await;
+    let (station, _) = approved_application(&server).await;
+    wait_for(&shared, 1).await;
+    let message = {
+        let r = shared.lock().unwrap();
+        assert_eq!(r.accepted.len(), 1);
+        assert_eq!(r.accepted[0].1.id, format!("{}-1", station.id));
+        r.accepted[0].1.clone()
+    };
+    server.stop().await;
+
+    // Without the private CA (the system's store only) the same gateway is not trusted: a
+    // failed delivery, which the worker retries; nothing reached the gateway.
+    let untrusting = WebhookNotifier::new(&url).unwrap();
+    let error = untrusting.deliver(&message).await.unwrap_err();
+    assert!(error.to_string().contains("cannot be reached"), "{error}");
+    // Trusting some other certificate (here the gateway's leaf, which did not sign
+    // itself) is not trusting its CA either.
+    let wrong = std::fs::read_to_string(tls_file("cert.pem")).unwrap();
+    WebhookNotifier::trusting(&url, Some(&wrong))
+        .unwrap()
+        .deliver(&message)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        shared.lock().unwrap().attempts,
+        1,
+        "only the trusted call arrived"
+    );
+
+    // What cannot be a CA is refused before anything is sent, in both languages.
+    let key = std::fs::read_to_string(tls_file("key.pem")).unwrap();
+    for (url, ca, says) in [
+        (url.as_str(), key.as_str(), "private key"),
+        (url.as_str(), "not a certificate", "no certificate"),
+        ("http://127.0.0.1:9/sms", ca.as_str(), "https://"),
+    ] {
+        let error = WebhookNotifier::trusting(url, Some(ca))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(error.contains(says) && error.contains(" / "), "{error}");
+    }
 }

@@ -40,7 +40,8 @@ async fn station(server: &Server, key: Option<&SigningKey>) -> common::Station {
     }
 }
 
-/// Write a bundle of `apps` (each with its files' bytes) signed by `key` as `station`.
+/// Write a bundle of `apps` (each with its own files' bytes; the papers `application`
+/// added are filled in) signed by `key` as `station`.
 fn write_bundle(
     dir: &Path,
     station: &str,
@@ -55,9 +56,13 @@ fn write_bundle(
     let name = format!("{station}-{}.kiosk-bundle", rand_suffix());
     let (path, _) = bundle::save(dir, &name, |out| {
         let mut w = bundle::Writer::new(out, &header)?;
-        for (_, files) in apps {
-            for f in files {
-                w.blob(f)?;
+        // Each application's own files, then the required papers `application` added.
+        for (app, files) in apps {
+            for (i, a) in app.attachments.iter().enumerate() {
+                match files.get(i) {
+                    Some(f) => w.blob(f)?,
+                    None => w.blob(&common::filler(&a.name).expect("a required paper"))?,
+                }
             }
         }
         Ok(w.finish(|c, d| key.sign_digest(c, d))?.1)

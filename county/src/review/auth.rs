@@ -15,7 +15,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::{Lang, db, redirect_to_login};
+use super::{Lang, redirect_to_login};
 use crate::{AppState, CountyError, files, store};
 
 /// The session cookie (scoped to `/review`).
@@ -150,7 +150,7 @@ impl FromRequestParts<AppState> for Clerk {
         let token_sha256 = files::sha256_hex(token.as_bytes());
         let lookup = token_sha256.clone();
         let found = state
-            .read(move |conn, _| db::session(conn, &lookup, &store::now()))
+            .storage(move |s, _| s.session(&lookup, &store::now()))
             .await;
         match found {
             Ok(Some((name, csrf))) => Ok(Clerk {

@@ -12,7 +12,7 @@
 //! - every POST carries the session's CSRF token (the login form: its double-submit cookie);
 //!   a wrong or missing token is a 403 plain page and nothing happens;
 //! - every string from a station or a clerk reaches HTML through maud, which escapes it;
-//! - decisions go through `store::decide`, the code path of `county decide`, with the clerk's
+//! - decisions go through `Storage::decide`, the code path of `county decide`, with the clerk's
 //!   name in the audit log.
 
 pub(crate) mod auth;
@@ -371,11 +371,7 @@ async fn login(
     let name = form.name.trim().to_owned();
     let lookup = name.clone();
     let looked_up = state
-        .run(move |conn, _| {
-            let since = auth::later(-auth::LOCKOUT_SECONDS);
-            let failures = db::failed_logins_since(conn, &lookup, &since)?;
-            Ok::<_, CountyError>((failures, db::clerk_password(conn, &lookup)?))
-        })
+        .storage(move |s, _| s.clerk_login(&lookup, &auth::later(-auth::LOCKOUT_SECONDS)))
         .await;
     let (failures, stored) = match looked_up {
         Ok(found) => found,
@@ -407,7 +403,7 @@ async fn login(
         tracing::info!("a clerk login failed");
         let failed = name.clone();
         if let Err(e) = state
-            .run(move |conn, _| db::record_failed_login(conn, &failed, &store::now()))
+            .storage(move |s, _| s.record_failed_login(&failed, &store::now()))
             .await
         {
             return internal(e);
@@ -429,9 +425,8 @@ async fn login(
     let csrf = files::random_base32(20);
     let clerk = name.clone();
     if let Err(e) = state
-        .run(move |conn, _| {
-            db::create_session(
-                conn,
+        .storage(move |s, _| {
+            s.create_session(
                 &token_sha,
                 &clerk,
                 &csrf,
@@ -475,7 +470,7 @@ async fn logout(
         name, token_sha256, ..
     } = clerk;
     if let Err(e) = state
-        .run(move |conn, _| db::delete_session(conn, &token_sha256, &name, &store::now()))
+        .storage(move |s, _| s.delete_session(&token_sha256, &name, &store::now()))
         .await
     {
         return internal(e);
@@ -497,10 +492,10 @@ async fn queue(State(state): State<AppState>, ctx: Ctx, clerk: Clerk) -> Respons
     };
     let (station, service) = (filter.station.clone(), filter.service.clone());
     let loaded = state
-        .read(move |conn, _| {
+        .storage(move |s, _| {
             Ok::<_, CountyError>((
-                db::queue_groups(conn)?,
-                db::queue(conn, station.as_deref(), service.as_deref())?,
+                s.queue_groups()?,
+                s.queue(station.as_deref(), service.as_deref())?,
             ))
         })
         .await;
@@ -515,7 +510,7 @@ async fn queue(State(state): State<AppState>, ctx: Ctx, clerk: Clerk) -> Respons
 }
 
 async fn stations(State(state): State<AppState>, ctx: Ctx, clerk: Clerk) -> Response {
-    match state.read(|conn, _| db::stations(conn)).await {
+    match state.storage(|s, _| s.stations()).await {
         Ok(rows) => page(
             &ctx,
             StatusCode::OK,
@@ -535,7 +530,7 @@ async fn notices_page(
     draft: &pages::NoticeDraft,
 ) -> Response {
     let loaded = state
-        .read(|conn, _| Ok::<_, CountyError>((db::stations(conn)?, store::list_notices(conn)?)))
+        .storage(|s, _| Ok::<_, CountyError>((s.stations()?, s.list_notices()?)))
         .await;
     match loaded {
         Ok((stations, published)) => page(
@@ -607,10 +602,9 @@ async fn publish_notice(
     let expires_at =
         (!draft.expires_on.is_empty()).then(|| format!("{}T23:59:59+08:00", draft.expires_on));
     let published = state
-        .run(move |conn, _| {
+        .storage(move |s, _| {
             crate::check_notice(&title, &body, expires_at.as_deref())?;
-            store::publish_notice(
-                conn,
+            s.publish_notice(
                 &title,
                 &body,
                 &stations,
@@ -660,7 +654,7 @@ async fn application_page(
             pages::not_found(ctx, Some(clerk)),
         );
     };
-    match state.read(move |conn, _| db::application(conn, id)).await {
+    match state.storage(move |s, _| s.application(id)).await {
         Ok(Some(detail)) => page(
             ctx,
             status,
@@ -738,9 +732,9 @@ async fn decide(
     let name = clerk.name.clone();
     let reason = form.reason.clone();
     let decided = state
-        .run(move |conn, _| {
+        .storage(move |s, _| {
             let reason = Some(reason.as_str()).filter(|r| !r.trim().is_empty());
-            store::decide(conn, uuid, kind, reason, &name, &store::now())
+            s.decide(uuid, kind, reason, &name, &store::now())
         })
         .await;
     let lang = ctx.lang;
@@ -816,9 +810,9 @@ async fn scan(
     }
     let lookup = name.clone();
     let found = state
-        .read(move |conn, dirs| {
+        .storage(move |s, dirs| {
             Ok::<_, CountyError>(
-                db::scan(conn, id, &lookup)?
+                s.scan(id, &lookup)?
                     .map(|(content_type, sha)| (content_type, dirs.attachment(&sha))),
             )
         })

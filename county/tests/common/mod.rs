@@ -132,7 +132,20 @@ impl Station {
             .bearer_auth(&self.credential)
     }
 
+    /// PUT the application; when the county took it new (201), also upload the required
+    /// papers [`application`] added (see [`filler`]), so that only the test's own files
+    /// are outstanding, as before the county checked for required scans. Returns the PUT's
+    /// answer (its receipt lists the papers as not yet arrived).
     pub async fn submit(&self, application: &SubmitApplication) -> Response {
+        let response = self.put(application).await;
+        if response.status() == StatusCode::CREATED {
+            self.upload_fillers(application).await;
+        }
+        response
+    }
+
+    /// PUT the application, nothing else.
+    pub async fn put(&self, application: &SubmitApplication) -> Response {
         self.request(
             Method::PUT,
             &paths::application(&application.application_id),
@@ -141,6 +154,18 @@ impl Station {
         .send()
         .await
         .unwrap()
+    }
+
+    /// Upload, whole, each required paper [`application`] added.
+    pub async fn upload_fillers(&self, application: &SubmitApplication) {
+        for a in &application.attachments {
+            if let Some(bytes) = filler(&a.name).filter(|b| sha256_hex(b) == a.sha256) {
+                let response = self
+                    .patch(application.application_id, &a.name, 0, &bytes)
+                    .await;
+                assert_eq!(response.status(), StatusCode::OK, "filler {}", a.name);
+            }
+        }
     }
 
     pub async fn patch(&self, id: Uuid, name: &str, offset: u64, chunk: &[u8]) -> Response {
@@ -177,8 +202,47 @@ pub fn birth_permit_fields() -> BTreeMap<String, String> {
     serde_json::from_value(sample["fields"].clone()).unwrap()
 }
 
-/// A valid birth-permit application carrying these files.
+/// The scan slots birth-permit requires (the sample fills every group).
+pub const REQUIRED_SCANS: [&str; 5] = [
+    "mother_id_card",
+    "father_id_card",
+    "mother_household_register",
+    "father_household_register",
+    "marriage_certificate",
+];
+
+/// The bytes of the paper [`application`] adds for a required slot, by its attachment name
+/// (`<slot>.jpg`); `None` for any other name.
+pub fn filler(name: &str) -> Option<Vec<u8>> {
+    let slot = name.strip_suffix(".jpg")?;
+    let i = REQUIRED_SCANS.iter().position(|s| *s == slot)?;
+    Some(content(40 + i, 0xa0 + i as u8))
+}
+
+/// A valid birth-permit application carrying these files (all as pages of
+/// `mother_id_card`), plus a small paper `<slot>.jpg` ([`filler`]) for each required slot
+/// they leave empty, since the county refuses an application without its required scans.
 pub fn application(files: &[(&str, &[u8])]) -> SubmitApplication {
+    let mut app = application_with(files);
+    for slot in REQUIRED_SCANS {
+        if app.attachments.iter().any(|a| a.scan == slot) {
+            continue;
+        }
+        let name = format!("{slot}.jpg");
+        let bytes = filler(&name).expect("a filler name");
+        app.attachments.push(AttachmentManifest {
+            name,
+            scan: slot.into(),
+            content_type: "image/jpeg".into(),
+            size: bytes.len() as u64,
+            sha256: sha256_hex(&bytes),
+        });
+    }
+    app
+}
+
+/// A birth-permit application carrying exactly these files (all as `mother_id_card`).
+pub fn application_with(files: &[(&str, &[u8])]) -> SubmitApplication {
     SubmitApplication {
         application_id: Uuid::now_v7(),
         tracking_number: "BP-2024-0001".into(),
