@@ -453,43 +453,45 @@ impl Outbox {
     /// could never be delivered; it goes back to the operator (`returned`) saying which
     /// scan, instead of failing at the county forever. Returns how many were returned.
     pub fn return_damaged(&mut self, now: OffsetDateTime) -> Result<u32> {
-        let mut stmt = self.conn.prepare(
-            "SELECT t.application_id, t.name, t.size FROM attachments t
-             JOIN applications a ON a.id = t.application_id
-             WHERE a.state IN ('queued', 'sending')",
-        )?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        drop(stmt);
-        let mut damaged: BTreeMap<Uuid, Vec<String>> = BTreeMap::new();
-        for (id, name, size) in rows {
-            let id = parse_id(&id)?;
-            let ok = fs::metadata(self.blob_path(&id, &name)).is_ok_and(|m| m.len() == size as u64);
-            if !ok {
-                damaged.entry(id).or_default().push(name);
+        // A first look without a lock finds the suspects; each is then looked at again
+        // under the write lock. Regression (chaos test): the daemon delivered an application
+        // and deleted its scans between the look and the return, and `kiosk status` failed
+        // trying to return a delivered application. Scans of an application still queued or
+        // sending are deleted only after a commit that needs this lock, so what is missing
+        // under it is really missing.
+        let suspects: Vec<Uuid> = damaged_scans(&self.conn, &self.blobs, None)?
+            .into_keys()
+            .collect();
+        let mut returned = 0;
+        for id in suspects {
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let from = current_state(&tx, &id)?;
+            if !matches!(from, AppState::Queued | AppState::Sending) {
+                // Delivered meanwhile: its scans went with it, as they should.
+                continue;
             }
-        }
-        let count = damaged.len() as u32;
-        for (id, names) in damaged {
+            let Some(names) = damaged_scans(&tx, &self.blobs, Some(&id))?.remove(&id) else {
+                continue;
+            };
             let detail = format!(
                 "扫描件缺失或损坏，请重新扫描 / scans missing or damaged on this station, scan again: {}",
                 names.join(", ")
             );
             tracing::error!(application = %id, scans = %names.join(", "), "stored scans are damaged");
-            self.transition(&id, AppState::Returned, Some(&detail), now)?;
-            self.conn.execute(
-                "UPDATE applications SET reason = ?2 WHERE id = ?1",
-                params![id.to_string(), detail],
+            let at = rfc3339(now);
+            tx.execute(
+                "UPDATE applications SET state = 'returned', updated_at = ?2, last_error = NULL,
+                     attempts = 0, reason = ?3
+                 WHERE id = ?1",
+                params![id.to_string(), at, detail],
             )?;
+            event(&tx, &id, Some(from), AppState::Returned, &at, Some(&detail))?;
+            tx.commit()?;
+            returned += 1;
         }
-        Ok(count)
+        Ok(returned)
     }
 
     fn remove_orphan_blobs(&self) -> Result<()> {
@@ -1366,6 +1368,39 @@ fn drop_payload(tx: &Transaction<'_>, id: &Uuid, to: AppState) -> Result<bool> {
     Ok(true)
 }
 
+/// The scans of applications still to be sent (all of them, or only `only`) whose file is
+/// missing or has the wrong size, by application.
+fn damaged_scans(
+    conn: &Connection,
+    blobs: &Path,
+    only: Option<&Uuid>,
+) -> Result<BTreeMap<Uuid, Vec<String>>> {
+    let mut stmt = conn.prepare(
+        "SELECT t.application_id, t.name, t.size FROM attachments t
+         JOIN applications a ON a.id = t.application_id
+         WHERE a.state IN ('queued', 'sending') AND (?1 IS NULL OR a.id = ?1)",
+    )?;
+    let rows = stmt
+        .query_map([only.map(Uuid::to_string)], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut damaged: BTreeMap<Uuid, Vec<String>> = BTreeMap::new();
+    for (id, name, size) in rows {
+        let id = parse_id(&id)?;
+        let path = blobs.join(id.to_string()).join(&name);
+        let ok = fs::metadata(path).is_ok_and(|m| m.len() == size as u64);
+        if !ok {
+            damaged.entry(id).or_default().push(name);
+        }
+    }
+    Ok(damaged)
+}
+
 fn current_state(tx: &Transaction<'_>, id: &Uuid) -> Result<AppState> {
     let s: String = tx
         .query_row(
@@ -1678,6 +1713,25 @@ mod tests {
         assert!(!leaks(dir.path(), done.tracking_number.as_bytes()).is_empty());
         assert!(!leaks(dir.path(), "张*".as_bytes()).is_empty());
         assert_eq!(ob.for_person(&person_key).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn an_application_whose_scan_is_gone_goes_back_to_the_operator_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ob = Outbox::open(dir.path()).unwrap();
+        let lost = ob.submit(sample("甲"), &county(), NOW).unwrap().id;
+        let whole = ob.submit(sample("乙"), &county(), NOW).unwrap().id;
+        fs::remove_file(ob.blob_path(&lost, "photo.jpg")).unwrap();
+        drop(ob);
+        let mut ob = Outbox::open(dir.path()).unwrap();
+        let s = ob.summary(&lost).unwrap();
+        assert_eq!(s.state, AppState::Returned);
+        assert!(s.reason.unwrap().contains("photo.jpg"));
+        assert_eq!(ob.summary(&whole).unwrap().state, AppState::Queued);
+        let events = ob.events(&lost).unwrap();
+        assert_eq!(events.last().map(|e| e.to), Some(AppState::Returned));
+        // Returned is not looked at again.
+        assert_eq!(ob.return_damaged(NOW).unwrap(), 0);
     }
 
     #[test]
