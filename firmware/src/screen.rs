@@ -1178,6 +1178,10 @@ fn status_view(
         station_en,
         link_up: st.last_contact.is_some() && st.last_error.is_none(),
         waiting: u32::try_from(waiting).unwrap_or(u32::MAX),
+        oldest_waiting_secs: st.oldest_waiting_secs.filter(|_| waiting > 0),
+        sending_percent: st.sending.as_ref().filter(|p| p.bytes_total > 0).map(|p| {
+            u8::try_from(p.bytes_acked.saturating_mul(100) / p.bytes_total).unwrap_or(100)
+        }),
         last_contact_zh: last_zh,
         last_contact_en: last_en,
         demo: shared.demo,

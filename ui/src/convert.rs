@@ -232,6 +232,22 @@ pub(crate) fn service_tiles(services: &[ServiceTile]) -> Vec<g::ServiceTileData>
         .collect()
 }
 
+/// How long something has waited, roughly: minutes, hours, then days.
+fn age(secs: u64) -> (String, String) {
+    let minutes = secs / 60;
+    match minutes {
+        0..=59 => (format!("{minutes} 分钟"), format!("{minutes} min")),
+        60..=2879 => (
+            format!("{} 小时", minutes / 60),
+            format!("{} h", minutes / 60),
+        ),
+        _ => {
+            let days = minutes / 1440;
+            (format!("{days} 天"), format!("{days} days"))
+        }
+    }
+}
+
 pub(crate) fn status(v: &StatusView) -> g::StatusData {
     let (station_zh, station_en) = if v.station_zh.is_empty() && v.station_en.is_empty() {
         (
@@ -241,14 +257,25 @@ pub(crate) fn status(v: &StatusView) -> g::StatusData {
     } else {
         (v.station_zh.clone(), v.station_en.clone())
     };
-    let (waiting_zh, waiting_en) = match v.waiting {
-        0 => (
+    // Under a minute the age says nothing the count does not.
+    let oldest = v.oldest_waiting_secs.filter(|&s| s >= 60).map(age);
+    let (waiting_zh, waiting_en) = match (v.waiting, oldest) {
+        (0, _) => (
             "全部已发送".to_owned(),
             "Nothing waiting to send".to_owned(),
         ),
-        n => (format!("待发送 {n} 份"), format!("{n} waiting to send")),
+        (n, Some((zh, en))) => (
+            format!("待发送 {n} 份（最早 {zh}前）"),
+            format!("{n} waiting to send, oldest {en}"),
+        ),
+        (n, None) => (format!("待发送 {n} 份"), format!("{n} waiting to send")),
     };
-    let (contact_zh, contact_en) = if v.last_contact_zh.is_empty() && v.last_contact_en.is_empty() {
+    let (contact_zh, contact_en) = if let Some(p) = v.sending_percent {
+        (
+            format!("正在发送，已完成 {}%", p.min(100)),
+            format!("Sending: {}% done", p.min(100)),
+        )
+    } else if v.last_contact_zh.is_empty() && v.last_contact_en.is_empty() {
         (
             "尚未联系县平台".to_owned(),
             "No contact with the county yet".to_owned(),
@@ -1079,6 +1106,48 @@ mod tests {
     }
 
     #[test]
+    fn the_oldest_waiting_and_the_upload_under_way_are_said() {
+        let base = StatusView {
+            waiting: 2,
+            last_contact_zh: "今天 09:12".into(),
+            last_contact_en: "today 09:12".into(),
+            ..StatusView::default()
+        };
+        for (secs, zh, en) in [
+            (20, "待发送 2 份", "2 waiting to send"),
+            (
+                600,
+                "待发送 2 份（最早 10 分钟前）",
+                "2 waiting to send, oldest 10 min",
+            ),
+            (
+                3 * 3600 + 59,
+                "待发送 2 份（最早 3 小时前）",
+                "2 waiting to send, oldest 3 h",
+            ),
+            (
+                5 * 86400,
+                "待发送 2 份（最早 5 天前）",
+                "2 waiting to send, oldest 5 days",
+            ),
+        ] {
+            let st = status(&StatusView {
+                oldest_waiting_secs: Some(secs),
+                ..base.clone()
+            });
+            assert_eq!((st.waiting_zh.as_str(), st.waiting_en.as_str()), (zh, en));
+        }
+        let st = status(&base);
+        assert_eq!(st.contact_zh, "上次联系 今天 09:12");
+        let st = status(&StatusView {
+            sending_percent: Some(45),
+            ..base
+        });
+        assert_eq!(st.contact_zh, "正在发送，已完成 45%");
+        assert_eq!(st.contact_en, "Sending: 45% done");
+    }
+
+    #[test]
     fn status_counts_and_fallbacks_are_worded_in_both_languages() {
         let empty = status(&StatusView::default());
         assert_eq!(empty.station_zh, "为民服务站");
@@ -1097,6 +1166,7 @@ mod tests {
             demo: true,
             faults: vec![("扫描仪没有连接".into(), "Scanner not found".into())],
             staff_notes: Vec::new(),
+            ..StatusView::default()
         });
         assert_eq!(busy.faults.row_count(), 1);
         assert_eq!(

@@ -143,6 +143,10 @@ pub struct StatusView {
     pub link_up: bool,
     /// Applications stored here and not yet delivered to the county.
     pub waiting: u32,
+    /// How long the oldest of them has waited, in seconds.
+    pub oldest_waiting_secs: Option<u64>,
+    /// The upload under way: how much of it the county has, in percent.
+    pub sending_percent: Option<u8>,
     /// When the county was last reached, already formatted ("今天 09:12"); empty if never.
     pub last_contact_zh: String,
     pub last_contact_en: String,

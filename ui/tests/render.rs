@@ -43,6 +43,9 @@ fn status(link_up: bool) -> StatusView {
         station_en: "Manzhuang Village Service Station".into(),
         link_up,
         waiting: 2,
+        oldest_waiting_secs: Some(3 * 3600 + 600),
+        // Online, the upload is under way.
+        sending_percent: link_up.then_some(45),
         last_contact_zh: "今天 09:12".into(),
         last_contact_en: "today 09:12".into(),
         demo: true,
@@ -472,7 +475,7 @@ fn pages_render_and_respond() {
     // The language button switches every string, those from Rust included, and back.
     screen.tap("English");
     assert!(screen.shows("Recent applications"));
-    assert!(screen.shows("2 waiting to send"));
+    assert!(screen.shows("2 waiting to send, oldest 3 h"));
     assert!(screen.shows("Manzhuang Village Service Station"));
     assert!(screen.shows("Waiting to send"));
     assert!(!screen.shows("最近的申请"));
@@ -484,7 +487,8 @@ fn pages_render_and_respond() {
         "the status bar changed"
     );
     assert!(screen.shows("勐腊县曼庄村为民服务站"));
-    assert!(screen.shows("待发送 2 份"));
+    assert!(screen.shows("待发送 2 份（最早 3 小时前）"));
+    assert!(screen.shows("上次联系 今天 09:12"));
     assert!(screen.shows("申请已保存，联网后自动发送"));
     assert!(screen.shows("MZ-240611-0008"));
     assert!(screen.shows("等待发送"), "state chips are labelled");
@@ -543,6 +547,10 @@ fn pages_render_and_respond() {
     screen.handle().set_status(status(true));
     screen.render();
     assert!(screen.shows("已连接"));
+    assert!(
+        screen.shows("正在发送，已完成 45%"),
+        "the upload's progress"
+    );
     assert!(!screen.shows("申请已保存，联网后自动发送"));
 
     // A device goes missing: a strip under the bar names it and says what to do, in the
