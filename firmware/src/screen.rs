@@ -356,10 +356,66 @@ impl Controller {
                 self.handle.set_station_info(station_info(&self.shared));
             }
             UiEvent::RunSelftest => self.run_selftest(),
+            UiEvent::PrintTestReceipt => self.print_test_receipt(),
             UiEvent::ConfirmHandover => self.confirm_handover(),
             UiEvent::OpenApplication { tracking_number } => self.open_application(tracking_number),
             UiEvent::CancelHandover => self.pending_handover.clear(),
         }
+    }
+
+    /// The technician's test receipt: the same receipt an application gets, marked as a
+    /// test, so what comes out of the printer is what a villager would hold.
+    fn print_test_receipt(&self) {
+        let (shared, handle) = (self.shared.clone(), self.handle.clone());
+        self.rt.spawn(async move {
+            let now = form::now();
+            let printed = shared
+                .receipts
+                .print(
+                    &shared.station.station_name,
+                    "测试回执 Test receipt",
+                    "TEST-0000",
+                    now,
+                    &shared.hotline,
+                )
+                .await;
+            shared
+                .faults
+                .printer(crate::counter::printer_probe(&printed));
+            let (zh, en, ok) = match &printed {
+                Ok(st) if st.problems().is_empty() => (
+                    "测试回执已打印，请看字迹是否清楚".to_string(),
+                    "The test receipt is printed: check that it reads clearly".to_string(),
+                    true,
+                ),
+                Ok(st) => {
+                    let problems = st.problems();
+                    let zh: Vec<&str> = problems.iter().map(|p| p.zh()).collect();
+                    let en: Vec<&str> = problems.iter().map(|p| p.en()).collect();
+                    (
+                        format!("测试回执已打印，但打印机：{}", zh.join("；")),
+                        format!(
+                            "Test receipt printed, but the printer says: {}",
+                            en.join("; ")
+                        ),
+                        false,
+                    )
+                }
+                Err(e) => (
+                    "测试回执没有打印出来：请检查打印机的电源、纸和连线".to_string(),
+                    format!(
+                        "The test receipt did not print ({e}): check the printer's power, \
+                         paper and cable"
+                    ),
+                    false,
+                ),
+            };
+            if !ok {
+                tracing::warn!("the test receipt did not come out clean");
+                crate::counter::beep(shared.signals.as_ref(), signals::Event::Error);
+            }
+            handle.test_print_done(zh, en, ok);
+        });
     }
 
     /// A row tapped on the board: that application's story, read off the UI thread.
@@ -1522,6 +1578,16 @@ mod tests {
             assert!(shows(&format!("{passed}：正常")), "{passed}");
         }
         assert!(shows("县平台连接：未通过"));
+        // The test receipt comes out of the (simulated) printer.
+        let printed = || {
+            std::fs::read_dir(dir.path().join("receipts"))
+                .map(|d| d.count())
+                .unwrap_or(0)
+        };
+        let before = printed();
+        tap("打印测试回执");
+        wait_for("测试回执已打印，请看字迹是否清楚");
+        assert_eq!(printed(), before + 1, "one receipt more");
         tap("返回柜台");
         assert!(shows("最近的申请"));
 

@@ -49,6 +49,9 @@ pub enum UiEvent {
     ConfirmHandover,
     /// The operator closed the hand-over dialog without confirming. The UI closed it.
     CancelHandover,
+    /// The technician asked for a test receipt: answer with
+    /// [`crate::UiHandle::test_print_done`].
+    PrintTestReceipt,
     /// The operator tapped an application on the board: answer with
     /// [`crate::UiHandle::show_history`].
     OpenApplication { tracking_number: String },

@@ -172,6 +172,20 @@ impl UiHandle {
         });
     }
 
+    /// The test receipt is out (or not): the button is free again and a banner says how
+    /// it went, `(zh, en)`.
+    pub fn test_print_done(&self, zh: String, en: String, ok: bool) {
+        self.queue(move |app| {
+            app.global::<Api>().set_test_print_running(false);
+            let kind = if ok {
+                MessageKind::Info
+            } else {
+                MessageKind::Warning
+            };
+            show_banner(app, &zh, &en, kind);
+        });
+    }
+
     /// One application's story over the board (opened by a tap on its row).
     pub fn show_history(&self, view: HistoryView) {
         self.queue(move |app| {
@@ -781,6 +795,17 @@ fn wire_callbacks(app: &AppWindow, events: &Events) {
 
     let ev = events.clone();
     api.on_staff_timed_out(move || ev.emit(UiEvent::StaffTimedOut));
+
+    let (ev, weak) = (events.clone(), app.as_weak());
+    api.on_print_test_receipt(move || {
+        let Some(app) = weak.upgrade() else { return };
+        let api = app.global::<Api>();
+        if api.get_test_print_running() {
+            return;
+        }
+        api.set_test_print_running(true);
+        ev.emit(UiEvent::PrintTestReceipt);
+    });
 
     let weak = app.as_weak();
     api.on_board_filter_selected(move |index| {
