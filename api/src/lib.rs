@@ -378,6 +378,24 @@ pub struct SelftestCheck {
     pub action: Option<String>,
 }
 
+impl SelftestCheck {
+    /// What a check is called, `(zh, en)`, on the technician's screen and the county's
+    /// dashboard alike; an unknown name (a newer station) is "其他 / Other".
+    pub fn label(name: &str) -> (&'static str, &'static str) {
+        match name {
+            "reader" => ("读卡器", "Card reader"),
+            "scanner" => ("扫描仪", "Scanner"),
+            "printer" => ("回执打印机", "Receipt printer"),
+            "leds" => ("指示灯和蜂鸣器", "LEDs and buzzer"),
+            "disk" => ("存储", "Storage"),
+            "database" => ("数据库", "Database"),
+            "clock" => ("时间", "Clock"),
+            "county" => ("县平台连接", "County link"),
+            _ => ("其他", "Other"),
+        }
+    }
+}
+
 /// `GET /v1/catalog`: the service definitions in force, with an ETag of `"<version>"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Catalog {

@@ -134,21 +134,6 @@ pub(crate) fn from_row(
     })
 }
 
-/// How the dashboard names a check.
-pub(crate) fn label(name: &str) -> (&'static str, &'static str) {
-    match name {
-        "reader" => ("读卡器", "card reader"),
-        "scanner" => ("扫描仪", "scanner"),
-        "printer" => ("回执打印机", "receipt printer"),
-        "leds" => ("指示灯", "LEDs"),
-        "disk" => ("存储", "storage"),
-        "database" => ("数据库", "database"),
-        "clock" => ("时间", "clock"),
-        "county" => ("县平台连接", "county link"),
-        _ => ("其他", "other"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -152,19 +152,10 @@ pub fn keep_for_county(data_dir: &Path, checks: &[Check]) {
     }
 }
 
-/// What each check is called on the technician's screen.
+/// What each check is called on the technician's screen (the county's dashboard says the
+/// same).
 pub fn label(name: &str) -> (&'static str, &'static str) {
-    match name {
-        "reader" => ("读卡器", "Card reader"),
-        "scanner" => ("扫描仪", "Scanner"),
-        "printer" => ("回执打印机", "Receipt printer"),
-        "leds" => ("指示灯和蜂鸣器", "LEDs and buzzer"),
-        "disk" => ("存储", "Storage"),
-        "database" => ("数据库", "Database"),
-        "clock" => ("时间", "Clock"),
-        "county" => ("县平台连接", "County link"),
-        _ => ("其他", "Other"),
-    }
+    county_api::SelftestCheck::label(name)
 }
 
 /// The ID-card reader: it answers, its security module (SAM) is in order, and its id.

@@ -555,7 +555,7 @@ pub(crate) fn stations(
                                 Some(t) => {
                                     span.cut {
                                         @for (i, c) in t.failed.iter().enumerate() {
-                                            @let (zh, en) = crate::selftests::label(&c.name);
+                                            @let (zh, en) = county_api::SelftestCheck::label(&c.name);
                                             @if i > 0 { (lang.tr("、", ", ")) }
                                             span title=(c.action.as_deref().unwrap_or(&c.detail)) { (lang.tr(zh, en)) }
                                         }
