@@ -112,7 +112,9 @@ impl Gender {
     }
 }
 
-/// GB/T 3304 ethnic groups as the card codes them (domain document §5).
+/// GB/T 3304 ethnic groups as the card codes them (domain document §5). `kiosk-domain`
+/// has the same table for the forms; like the check character below, the driver keeps its
+/// own copy of this fact of the card rather than depend on the domain (ARCHITECTURE.md).
 const NATIONS: [(&str, &str); 58] = [
     ("01", "汉"),
     ("02", "蒙古"),
