@@ -1199,6 +1199,20 @@ fn villager_flow(screen: &Screen) {
     idle.assert_rich("idle");
     assert!(screen.shows("本周六上午停电"));
     assert!(screen.shows("请刷身份证"));
+    // The list reads by taps too: a page down moves it, and back up it is as it was.
+    let top = screen.render();
+    screen.tap("下一页");
+    let down = screen.render();
+    assert!(
+        down.region_differs(&top, 120, 680),
+        "a page down moved the list"
+    );
+    screen.tap("下一页");
+    screen.tap("上一页");
+    screen.tap("上一页");
+    let again = screen.render();
+    assert!(!again.region_differs(&top, 120, 680), "back at the top");
+    assert!(screen.take_events().is_empty());
 
     screen.tap("老年人优待证");
     screen.render_both("idle-guide");
