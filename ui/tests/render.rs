@@ -872,6 +872,25 @@ fn pages_render_and_respond() {
     screen.handle().show_review();
     let review = screen.render_both("form-review");
     review.assert_rich("form-review");
+    // The review pages by tap too (the form's own arrows lie under it).
+    let before = screen.render();
+    for down in screen.find("下一页") {
+        down.invoke_accessible_default_action();
+    }
+    screen.pump();
+    assert!(
+        screen.render().region_differs(&before, 200, 680),
+        "a page down moved the review"
+    );
+    for up in screen.find("上一页") {
+        up.invoke_accessible_default_action();
+    }
+    screen.pump();
+    assert!(
+        !screen.render().region_differs(&before, 200, 680),
+        "and back"
+    );
+    assert!(screen.take_events().is_empty(), "paging sends nothing");
     assert!(screen.shows("请核对后保存：生育登记"));
     // (The form under the review is still in the element tree: values typed there are
     // field values, on the review they are text.)
