@@ -113,19 +113,26 @@ impl ReceiptDesk {
     }
 }
 
+/// What the printer reports wrong after a job, `(zh, en)`, each joined; `None` when nothing.
+pub fn printer_problems(st: &PrinterStatus) -> Option<(String, String)> {
+    let problems = st.problems();
+    if problems.is_empty() {
+        return None;
+    }
+    let zh: Vec<&str> = problems.iter().map(|p| p.zh()).collect();
+    let en: Vec<&str> = problems.iter().map(|p| p.en()).collect();
+    Some((zh.join("；"), en.join("; ")))
+}
+
 /// The printer's answer as the operator reads it: `None` when all is well.
 pub fn printer_note(result: &Result<PrinterStatus, printer::Error>) -> Option<(String, String)> {
     match result {
-        Ok(st) if st.problems().is_empty() => None,
-        Ok(st) => {
-            let problems = st.problems();
-            let zh: Vec<&str> = problems.iter().map(|p| p.zh()).collect();
-            let en: Vec<&str> = problems.iter().map(|p| p.en()).collect();
-            Some((
-                format!("回执已打印，但打印机：{}", zh.join("；")),
-                format!("Receipt printed, but the printer says: {}", en.join("; ")),
-            ))
-        }
+        Ok(st) => printer_problems(st).map(|(zh, en)| {
+            (
+                format!("回执已打印，但打印机：{zh}"),
+                format!("Receipt printed, but the printer says: {en}"),
+            )
+        }),
         Err(e) => Some((
             "回执没有打印出来，但申请已保存；请检查打印机的电源、纸和连线".to_string(),
             format!(

@@ -383,24 +383,18 @@ impl Controller {
                 .faults
                 .printer(crate::counter::printer_probe(&printed));
             let (zh, en, ok) = match &printed {
-                Ok(st) if st.problems().is_empty() => (
-                    "测试回执已打印，请看字迹是否清楚".to_string(),
-                    "The test receipt is printed: check that it reads clearly".to_string(),
-                    true,
-                ),
-                Ok(st) => {
-                    let problems = st.problems();
-                    let zh: Vec<&str> = problems.iter().map(|p| p.zh()).collect();
-                    let en: Vec<&str> = problems.iter().map(|p| p.en()).collect();
-                    (
-                        format!("测试回执已打印，但打印机：{}", zh.join("；")),
-                        format!(
-                            "Test receipt printed, but the printer says: {}",
-                            en.join("; ")
-                        ),
+                Ok(st) => match crate::counter::printer_problems(st) {
+                    None => (
+                        "测试回执已打印，请看字迹是否清楚".to_string(),
+                        "The test receipt is printed: check that it reads clearly".to_string(),
+                        true,
+                    ),
+                    Some((zh, en)) => (
+                        format!("测试回执已打印，但打印机：{zh}"),
+                        format!("Test receipt printed, but the printer says: {en}"),
                         false,
-                    )
-                }
+                    ),
+                },
                 Err(e) => (
                     "测试回执没有打印出来：请检查打印机的电源、纸和连线".to_string(),
                     format!(
@@ -1358,6 +1352,23 @@ mod tests {
         slint::run_event_loop().expect("the event loop runs");
     }
 
+    /// How many receipts the printer simulator has put out under `data_dir`.
+    fn receipts_out(data_dir: &std::path::Path) -> usize {
+        std::fs::read_dir(data_dir.join("receipts"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+
+    /// Waits for a receipt beyond `before`: the simulator writes the paper out a moment
+    /// after it acknowledged the whole job.
+    fn wait_for_receipt(data_dir: &std::path::Path, before: usize) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while receipts_out(data_dir) <= before {
+            assert!(std::time::Instant::now() < deadline, "no receipt came out");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// The screens through the real UI (Slint's testing backend), the real outbox, the
     /// simulated scanner and printer, and the controller the UI's events reach: a villager's
     /// card tap (only their applications, back to idle by itself); staff sign-in by PIN
@@ -1579,24 +1590,15 @@ mod tests {
         }
         assert!(shows("县平台连接：未通过"));
         // The test receipt comes out of the (simulated) printer.
-        let printed = || {
-            std::fs::read_dir(dir.path().join("receipts"))
-                .map(|d| d.count())
-                .unwrap_or(0)
-        };
-        let before = printed();
+        let before = receipts_out(dir.path());
         tap("打印测试回执");
         wait_for("测试回执已打印，请看字迹是否清楚");
-        // The simulator writes the paper out once it has the whole job.
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while printed() <= before {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "no test receipt came out"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        assert_eq!(printed(), before + 1, "one receipt, not more");
+        wait_for_receipt(dir.path(), before);
+        assert_eq!(
+            receipts_out(dir.path()),
+            before + 1,
+            "one receipt, not more"
+        );
         tap("返回柜台");
         assert!(shows("最近的申请"));
 
@@ -1679,12 +1681,6 @@ mod tests {
             }
             pump();
         }
-
-        fn receipts(&self) -> usize {
-            std::fs::read_dir(self.data_dir.join("receipts"))
-                .map(|d| d.count())
-                .unwrap_or(0)
-        }
     }
 
     /// A full birth permit at the counter, through the screen: the tile, the mother's and
@@ -1766,7 +1762,7 @@ mod tests {
         assert_eq!(t.value_of("结婚登记日期", 0), "2018-10-01");
         assert!((t.shows)("查看扫描件 结婚证"), "with its scans");
 
-        let before = t.receipts();
+        let before = receipts_out(t.data_dir);
         (t.tap)("提交");
         (t.wait_for)("确认提交");
         for seen in [
@@ -1800,11 +1796,7 @@ mod tests {
             );
         }
         drop(c);
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while t.receipts() <= before {
-            assert!(std::time::Instant::now() < deadline, "no receipt printed");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_for_receipt(t.data_dir, before);
 
         // On the board (as the refresh loop fills it), its row opens its story.
         (t.tap)("返回首页");
@@ -1912,9 +1904,7 @@ mod tests {
                 pump();
             }
         }
-        let before = std::fs::read_dir(data_dir.join("receipts"))
-            .map(|d| d.count())
-            .unwrap_or(0);
+        let before = receipts_out(data_dir);
         handle(UiEvent::Submit { values: values() });
         // Everything on one screen first; saved once confirmed there.
         wait_for("确认提交");
@@ -1949,15 +1939,7 @@ mod tests {
             );
         }
         drop(c);
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while std::fs::read_dir(data_dir.join("receipts"))
-            .map(|d| d.count())
-            .unwrap_or(0)
-            <= before
-        {
-            assert!(std::time::Instant::now() < deadline, "no receipt printed");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_for_receipt(data_dir, before);
         assert!(shows("申请已保存，联网后自动发送到县里。"));
 
         // The strip's own lines: a doubtful clock and a counter without a PIN are said.
