@@ -178,7 +178,11 @@ fn scan(device: Option<&str>, kind: Kind, out: &Path) -> Result<(), Failure> {
         &mut |e| match e {
             Event::PageStarted(_) => progress.show(0.0),
             Event::Progress { percent, .. } => progress.show(percent),
-            Event::Page(p) => pages.push(p),
+            // A whole page is 100%, whether or not scanimage said so before it ended.
+            Event::Page(p) => {
+                progress.show(100.0);
+                pages.push(p);
+            }
         },
         &cancel,
     );
